@@ -1,0 +1,16 @@
+import { Router } from 'express';
+import { asyncHandler } from '../web/async-handler';
+import type { CompetencyRepository } from './competency-repository';
+import { presentFramework } from './competency-presenter';
+
+export function competencyRoutes(deps: { competencies: CompetencyRepository }): Router {
+  const router = Router();
+  router.get(
+    '/api/competencies',
+    asyncHandler(async (_req, res) => {
+      const framework = await deps.competencies.loadFramework();
+      res.json(presentFramework(framework));
+    }),
+  );
+  return router;
+}

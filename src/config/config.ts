@@ -1,0 +1,119 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { fromRoot } from '../shared/paths';
+
+/** Thrown when the environment cannot produce a valid configuration; main prints its one-line message. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const emptyAsUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  PORT: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ invalid_type_error: 'must be a whole number' }).int('must be a whole number').min(1).max(65535).default(3000),
+  ),
+  HOST: z.preprocess(emptyAsUndefined, z.string().default('0.0.0.0')),
+  TOOL_URL: z.preprocess(emptyAsUndefined, z.string().url('must be an absolute URL such as https://coach.example.edu').optional()),
+  MONGODB_URI: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .optional(),
+  ),
+  DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(fromRoot('.data'))),
+  LTI_KEY: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  MIGRATE_ON_START: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
+  DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
+});
+
+export interface Config {
+  readonly env: 'development' | 'test' | 'production';
+  readonly isProduction: boolean;
+  readonly port: number;
+  readonly host: string;
+  /** Public base URL without trailing slash, e.g. https://coach.example.edu */
+  readonly toolUrl: string;
+  /** True when cookies must be SameSite=None; Secure (tool served over https, typically in an LMS iframe). */
+  readonly secureCookies: boolean;
+  /** Unset means: start the embedded database. */
+  readonly mongodbUri: string | undefined;
+  readonly dataDir: string;
+  readonly ltiKey: string;
+  readonly sessionSecret: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly migrateOnStart: boolean;
+  readonly dbConnectTimeoutMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const devSecretsSchema = z.object({ LTI_KEY: z.string().min(32), SESSION_SECRET: z.string().min(32) });
+
+/**
+ * Development convenience: secrets are generated once and kept in DATA_DIR (git-ignored), so sessions
+ * and ltijs's encrypted keys survive restarts. Production must provide them.
+ */
+function loadOrCreateDevSecrets(dataDir: string): z.infer<typeof devSecretsSchema> {
+  const file = path.join(dataDir, 'dev-secrets.json');
+  if (existsSync(file)) {
+    const parsed = devSecretsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+    if (parsed.success) return parsed.data;
+  }
+  const secrets = { LTI_KEY: randomBytes(32).toString('hex'), SESSION_SECRET: randomBytes(32).toString('hex') };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return secrets;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = issue?.path.join('.') ?? 'environment';
+    throw new ConfigError(
+      `Invalid configuration: ${variable} ${issue?.message ?? 'is invalid'} (got ${JSON.stringify(env[variable] ?? null)})`,
+    );
+  }
+  const e = parsed.data;
+  const isProduction = e.NODE_ENV === 'production';
+  let ltiKey = e.LTI_KEY;
+  let sessionSecret = e.SESSION_SECRET;
+  if (isProduction) {
+    if (!ltiKey) throw new ConfigError('Invalid configuration: LTI_KEY is required in production (at least 32 random characters)');
+    if (!sessionSecret)
+      throw new ConfigError('Invalid configuration: SESSION_SECRET is required in production (at least 32 random characters)');
+  } else if (!ltiKey || !sessionSecret) {
+    const dev = loadOrCreateDevSecrets(e.DATA_DIR);
+    ltiKey ??= dev.LTI_KEY;
+    sessionSecret ??= dev.SESSION_SECRET;
+  }
+  const toolUrl = (e.TOOL_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return Object.freeze({
+    env: e.NODE_ENV,
+    isProduction,
+    port: e.PORT,
+    host: e.HOST,
+    toolUrl,
+    secureCookies: toolUrl.startsWith('https://'),
+    mongodbUri: e.MONGODB_URI,
+    dataDir: path.resolve(e.DATA_DIR),
+    ltiKey,
+    sessionSecret,
+    logLevel: e.LOG_LEVEL,
+    migrateOnStart: e.MIGRATE_ON_START,
+    dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+  });
+}

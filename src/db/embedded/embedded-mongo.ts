@@ -1,0 +1,123 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fromRoot } from '../../shared/paths';
+
+/**
+ * The embedded default database: mongo-java-server (an in-process MongoDB wire-protocol server from
+ * Maven Central) started by our tiny launcher, EmbeddedMongo.java. With a data file it persists to an
+ * H2 MVStore file; without one it keeps everything in memory (tests). It has no transactions and never
+ * expires TTL documents, which is why production runs real MongoDB.
+ */
+export interface EmbeddedDatabase {
+  readonly uri: string;
+  readonly description: string;
+  stop(): Promise<void>;
+}
+
+export class EmbeddedDatabaseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedDatabaseUnavailableError';
+  }
+}
+
+const launcherDir = fromRoot('src', 'db', 'embedded');
+export const defaultJarsDir = fromRoot('.cache', 'embedded-mongo', 'lib');
+
+function commandWorks(command: string, args: string[]): boolean {
+  const result = spawnSync(command, args, { stdio: 'ignore' });
+  return result.status === 0;
+}
+
+function hasJars(jarsDir: string): boolean {
+  return existsSync(jarsDir) && readdirSync(jarsDir).some((f) => f.startsWith('mongo-java-server-core-'));
+}
+
+/** Downloads the jars from Maven Central once (needs Maven); later starts are offline. */
+export function ensureJars(jarsDir: string = defaultJarsDir): void {
+  if (hasJars(jarsDir)) return;
+  if (!commandWorks('mvn', ['-v'])) {
+    throw new EmbeddedDatabaseUnavailableError('Maven (mvn) is not installed, so the embedded database jars cannot be fetched');
+  }
+  mkdirSync(jarsDir, { recursive: true });
+  const result = spawnSync(
+    'mvn',
+    ['-q', '-B', '-f', path.join(launcherDir, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${jarsDir}`],
+    { encoding: 'utf8' },
+  );
+  if (result.status !== 0 || !hasJars(jarsDir)) {
+    throw new EmbeddedDatabaseUnavailableError(`Maven could not fetch mongo-java-server: ${(result.stdout + result.stderr).slice(-500)}`);
+  }
+}
+
+export interface StartOptions {
+  /** H2 file for persistent data; omit for an in-memory database. */
+  dataFile?: string;
+  jarsDir?: string;
+  port?: number;
+  startTimeoutMs?: number;
+}
+
+export async function startMongoJavaServer(options: StartOptions = {}): Promise<EmbeddedDatabase> {
+  if (!commandWorks('java', ['-version'])) {
+    throw new EmbeddedDatabaseUnavailableError('Java is not installed');
+  }
+  const jarsDir = options.jarsDir ?? defaultJarsDir;
+  ensureJars(jarsDir);
+  const args = [
+    '-Xss4m',
+    '-cp',
+    path.join(jarsDir, '*'),
+    path.join(launcherDir, 'EmbeddedMongo.java'),
+    '--port',
+    String(options.port ?? 0),
+  ];
+  if (options.dataFile) args.push('--file', options.dataFile);
+  const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const port = await waitForPort(child, options.startTimeoutMs ?? 60_000);
+  return {
+    uri: `mongodb://127.0.0.1:${port}`,
+    description: options.dataFile ? `embedded mongo-java-server, data in ${options.dataFile}` : 'embedded mongo-java-server, in memory',
+    stop: () => stopChild(child),
+  };
+}
+
+function waitForPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString('utf8')).slice(-2000);
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new EmbeddedDatabaseUnavailableError(`mongo-java-server did not start within ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const match = /^LISTENING (\d+)$/.exec(line.trim());
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new EmbeddedDatabaseUnavailableError(`mongo-java-server exited (code ${code}) before it was ready: ${stderr.trim()}`));
+    });
+  });
+}
+
+/** Closing stdin asks the launcher to shut down cleanly (the H2 file is committed); SIGKILL after 10 s. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.stdin?.end();
+  });
+}

@@ -1,0 +1,35 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * Structured JSON logs. Anything that can carry a credential is redacted here, once, so a careless
+ * log call elsewhere cannot leak it (ltijs puts its `ltik` token in query strings and headers).
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'coachlti' },
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'req.headers.cookie',
+          'res.headers["set-cookie"]',
+          'req.query.ltik',
+          '*.password',
+          '*.id_token',
+          '*.access_token',
+          '*.client_assertion',
+        ],
+        censor: '[redacted]',
+      },
+    },
+    destination,
+  );
+}
+
+/** Removes token-like query parameters from a URL before it is logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:ltik|id_token|token|access_token|code|state)=)[^&#]*/gi, '$1[redacted]');
+}

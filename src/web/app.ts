@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type Router } from 'express';
+import { engine } from 'express-handlebars';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Config } from '../config/config';
+import type { Logger } from '../shared/logger';
+import { redactUrl } from '../shared/logger';
+import { fromRoot } from '../shared/paths';
+import { errorHandler, notFoundHandler } from './error-handler';
+import { healthRoutes, type Readiness } from './health-routes';
+import { viewHelpers } from './view-helpers';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  readiness: Readiness;
+  /** Feature routers, mounted in order after the basics. */
+  routers: Router[];
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Builds the express app. Does not listen and does not connect: main and tests do that. */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // Behind a TLS-terminating proxy in production; needed for secure cookies and req.protocol.
+  app.set('trust proxy', deps.config.isProduction ? 1 : false);
+
+  app.engine(
+    'hbs',
+    engine({
+      extname: '.hbs',
+      defaultLayout: 'main',
+      layoutsDir: fromRoot('views', 'layouts'),
+      partialsDir: fromRoot('views', 'partials'),
+      helpers: viewHelpers,
+    }),
+  );
+  app.set('view engine', 'hbs');
+  app.set('views', fromRoot('views'));
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactUrl(req.url) }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+
+  app.use(
+    helmet({
+      // The tool lives inside LMS iframes: framing must be allowed, and forms post back to the LMS.
+      frameguard: false,
+      crossOriginOpenerPolicy: false,
+      contentSecurityPolicy: {
+        directives: {
+          'frame-ancestors': ['*'],
+          'form-action': ["'self'", 'https:', 'http:'],
+          'img-src': ["'self'", 'data:'],
+          'upgrade-insecure-requests': deps.config.secureCookies ? [] : null,
+        },
+      },
+      hsts: deps.config.secureCookies,
+    }),
+  );
+
+  app.use('/static', express.static(fromRoot('src', 'web', 'public'), { maxAge: deps.config.isProduction ? '1h' : 0 }));
+  app.use(healthRoutes(deps.readiness));
+  app.get('/', (_req, res) => {
+    res.render('home', { pageTitle: 'CoachLTI', toolUrl: deps.config.toolUrl });
+  });
+  for (const router of deps.routers) app.use(router);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,17 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  'use strict';
+  // Ask the LMS to size its iframe to our content (Canvas and Moodle listen for lti.frameResize).
+  function postHeight() {
+    if (window.parent === window) return;
+    var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    window.parent.postMessage({ subject: 'lti.frameResize', height: height }, '*');
+  }
+  window.addEventListener('load', postHeight);
+  if ('ResizeObserver' in window) new ResizeObserver(postHeight).observe(document.documentElement);
+  // Auto-submit forms marked data-autosubmit (the deep-linking response back to the LMS).
+  document.addEventListener('DOMContentLoaded', function () {
+    var form = document.querySelector('form[data-autosubmit]');
+    if (form) form.submit();
+  });
+})();

@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/shared/logger';
+import { startServer, type RunningServer } from '../../src/server';
+
+/** A fresh database name on the shared test server; every test file or test gets its own. */
+export function testDatabaseUri(label = 'test'): string {
+  const base = process.env.TEST_MONGODB_BASE_URI;
+  if (!base) throw new Error('TEST_MONGODB_BASE_URI is not set: run tests through jest (global setup starts the database)');
+  return `${base}/${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
+}
+
+/** Collects log lines in memory so tests can assert on what was logged. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    callback();
+  }
+  messages(): string[] {
+    return this.lines.map((l) => String(l.msg ?? ''));
+  }
+}
+
+export interface TestServer extends RunningServer {
+  logs: LogCapture;
+}
+
+export async function startTestServer(
+  env: Record<string, string | undefined> = {},
+  options: { waitReady?: boolean } = {},
+): Promise<TestServer> {
+  const logs = new LogCapture();
+  const server = await startServer({
+    env: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'coachlti-test-')),
+      MONGODB_URI: testDatabaseUri(),
+      ...env,
+    },
+    listenPort: 0,
+    logger: createLogger('info', logs),
+  });
+  if (options.waitReady ?? true) await server.ready;
+  return Object.assign(server, { logs });
+}
