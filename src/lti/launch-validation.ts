@@ -1,0 +1,189 @@
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { Schema, type Connection, type Model } from 'mongoose';
+import { idTokenClaimsSchema, type IdTokenClaims } from './claims';
+import type { JwksCache, PlatformKeySource } from './jwks-cache';
+import type { PlatformRegistry } from './platform-registry';
+
+/** Why a launch was refused. The code is stable (tests, logs); the status and text come from launch-errors.ts. */
+export type LaunchRefusal =
+  | 'MISSING_VALIDATION_COOKIE'
+  | 'ISS_CLAIM_DOES_NOT_MATCH'
+  | 'INVALID_JWT_RECEIVED'
+  | 'ALG_NOT_RS256'
+  | 'KID_NOT_FOUND'
+  | 'UNREGISTERED_PLATFORM'
+  | 'PLATFORM_NOT_ACTIVATED'
+  | 'INVALID_SIGNATURE'
+  | 'TOKEN_EXPIRED'
+  | 'IAT_IN_FUTURE'
+  | 'TOKEN_TOO_OLD'
+  | 'AZP_DOES_NOT_MATCH'
+  | 'UNKNOWN_DEPLOYMENT'
+  | 'UNSUPPORTED_MESSAGE_TYPE'
+  | 'UNSUPPORTED_VERSION'
+  | 'INVALID_CLAIMS'
+  | 'NONCE_ALREADY_RECEIVED';
+
+export class LaunchRefusedError extends Error {
+  constructor(
+    readonly code: LaunchRefusal,
+    readonly detail?: string,
+  ) {
+    // ltijs forwards only err.message to its invalid-token handler, so the message is the code.
+    super(code);
+    this.name = 'LaunchRefusedError';
+  }
+}
+
+export interface RegisteredPlatform {
+  clientId: string;
+  kid: string;
+  active: boolean;
+  keys: PlatformKeySource;
+}
+
+export type PlatformLookup = (issuer: string, clientId: string) => Promise<RegisteredPlatform | null>;
+
+export interface ValidatedLaunch {
+  claims: IdTokenClaims;
+  payload: JWTPayload;
+  clientId: string;
+  kid: string;
+}
+
+export interface NonceStore {
+  /** Records the nonce; false when it was seen before (a replay). */
+  remember(issuer: string, nonce: string): Promise<boolean>;
+}
+
+export function createNonceStore(connection: Connection): NonceStore {
+  interface NonceDoc {
+    issuer: string;
+    nonce: string;
+    createdAt: Date;
+  }
+  const model: Model<NonceDoc> =
+    connection.models.LtiNonce ??
+    connection.model<NonceDoc>(
+      'LtiNonce',
+      new Schema<NonceDoc>({ issuer: String, nonce: String, createdAt: Date }, { collection: 'lti_nonces', versionKey: false }),
+    );
+  return {
+    async remember(issuer, nonce) {
+      try {
+        await model.create({ issuer, nonce, createdAt: new Date() });
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code === 11000) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+export interface ValidatorDeps {
+  jwks: JwksCache;
+  nonces: NonceStore;
+  registry: PlatformRegistry;
+  lookupPlatform: PlatformLookup;
+  /** Seconds of clock skew tolerated between us and the platform. */
+  clockToleranceSeconds?: number;
+  /** Oldest acceptable iat, in seconds. */
+  maxAgeSeconds?: number;
+  now?: () => number;
+}
+
+const messageTypeClaim = 'https://purl.imsglobal.org/spec/lti/claim/message_type';
+const versionClaim = 'https://purl.imsglobal.org/spec/lti/claim/version';
+
+/**
+ * Validates an id_token per LTI Core 1.3 / 1EdTech Security Framework §5.1.3, in an order that
+ * writes nothing until everything else passed: the nonce is recorded last.
+ */
+export function createIdTokenValidator(deps: ValidatorDeps) {
+  const tolerance = deps.clockToleranceSeconds ?? 30;
+  const maxAge = deps.maxAgeSeconds ?? 600;
+  const now = deps.now ?? (() => Date.now() / 1000);
+
+  return async function validate(token: string, cookieIssuer: string | undefined): Promise<ValidatedLaunch> {
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw new LaunchRefusedError('INVALID_JWT_RECEIVED');
+    }
+    if (header.alg !== 'RS256') throw new LaunchRefusedError('ALG_NOT_RS256', `alg ${String(header.alg)}`);
+    if (!cookieIssuer) throw new LaunchRefusedError('MISSING_VALIDATION_COOKIE');
+    if (typeof unverified.iss !== 'string' || unverified.iss !== cookieIssuer) throw new LaunchRefusedError('ISS_CLAIM_DOES_NOT_MATCH');
+    if (!header.kid) throw new LaunchRefusedError('KID_NOT_FOUND');
+
+    // aud may be a string or a list; with a list, azp names the client the token is for (OIDC Core §2).
+    const audiences = Array.isArray(unverified.aud) ? unverified.aud : unverified.aud ? [unverified.aud] : [];
+    const azp = typeof unverified.azp === 'string' ? unverified.azp : undefined;
+    if (audiences.length > 1 && !azp) throw new LaunchRefusedError('AZP_DOES_NOT_MATCH', 'several audiences and no azp');
+    if (azp && !audiences.includes(azp)) throw new LaunchRefusedError('AZP_DOES_NOT_MATCH');
+    const candidate = azp ?? audiences[0];
+    const platform = candidate ? await deps.lookupPlatform(unverified.iss, candidate) : null;
+    if (!platform) throw new LaunchRefusedError('UNREGISTERED_PLATFORM');
+    if (!platform.active) throw new LaunchRefusedError('PLATFORM_NOT_ACTIVATED');
+
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, deps.jwks.resolver(platform.keys) as Parameters<typeof jwtVerify>[1], {
+        algorithms: ['RS256'],
+        issuer: unverified.iss,
+        audience: platform.clientId,
+        clockTolerance: tolerance,
+        currentDate: new Date(now() * 1000),
+        requiredClaims: ['exp', 'iat', 'nonce'],
+      }));
+    } catch (error) {
+      throw mapJoseError(error);
+    }
+    const iat = payload.iat ?? 0;
+    if (iat > now() + tolerance) throw new LaunchRefusedError('IAT_IN_FUTURE');
+    if (now() - iat > maxAge) throw new LaunchRefusedError('TOKEN_TOO_OLD');
+
+    const messageType = payload[messageTypeClaim];
+    if (messageType !== 'LtiResourceLinkRequest' && messageType !== 'LtiDeepLinkingRequest') {
+      throw new LaunchRefusedError('UNSUPPORTED_MESSAGE_TYPE', `message type ${String(messageType)}`);
+    }
+    if (payload[versionClaim] !== '1.3.0') throw new LaunchRefusedError('UNSUPPORTED_VERSION', `version ${String(payload[versionClaim])}`);
+    const parsed = idTokenClaimsSchema.safeParse(payload);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new LaunchRefusedError('INVALID_CLAIMS', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+    }
+    const claims = parsed.data;
+
+    const deploymentId = claims['https://purl.imsglobal.org/spec/lti/claim/deployment_id'];
+    const settings = await deps.registry.find(claims.iss, platform.clientId);
+    const knownDeployment = settings?.deploymentIds.includes(deploymentId) ?? false;
+    if (!knownDeployment && !settings?.autoAddDeployments) {
+      throw new LaunchRefusedError('UNKNOWN_DEPLOYMENT', `deployment ${deploymentId}`);
+    }
+
+    if (typeof payload.nonce !== 'string' || !(await deps.nonces.remember(claims.iss, payload.nonce))) {
+      throw new LaunchRefusedError('NONCE_ALREADY_RECEIVED');
+    }
+    if (!knownDeployment) await deps.registry.addDeployment(claims.iss, platform.clientId, deploymentId);
+    return { claims, payload, clientId: platform.clientId, kid: platform.kid };
+  };
+}
+
+export type IdTokenValidator = ReturnType<typeof createIdTokenValidator>;
+
+function mapJoseError(error: unknown): LaunchRefusedError {
+  if (error instanceof joseErrors.JWTExpired) return new LaunchRefusedError('TOKEN_EXPIRED');
+  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+    if (error.claim === 'iat') return new LaunchRefusedError('IAT_IN_FUTURE');
+    return new LaunchRefusedError('INVALID_CLAIMS', `${error.claim}: ${error.reason}`);
+  }
+  if (error instanceof joseErrors.JWKSNoMatchingKey) return new LaunchRefusedError('KID_NOT_FOUND');
+  if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new LaunchRefusedError('INVALID_SIGNATURE');
+  if (error instanceof joseErrors.JOSEAlgNotAllowed) return new LaunchRefusedError('ALG_NOT_RS256');
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return new LaunchRefusedError('INVALID_JWT_RECEIVED');
+  return new LaunchRefusedError('INVALID_SIGNATURE', (error as Error).message);
+}

@@ -1,0 +1,256 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Express, NextFunction, Request, Response } from 'express';
+import type { JWK } from 'jose';
+import type { PlatformKeySource } from './jwks-cache';
+import type { IdTokenValidator, RegisteredPlatform, ValidatedLaunch } from './launch-validation';
+
+/**
+ * The only module that touches ltijs. ltijs 5.9.9 ships no usable types (@types/ltijs describes v4),
+ * so the small part we use is typed here. What we take from ltijs: the OIDC login route with its state
+ * cookie, the tool key set (/lti/keys), per-platform RSA keys and the platform store. What we replace:
+ * id_token validation (ltijs fetches the platform JWKS on every launch, ignores deployment_id and stores
+ * the nonce before all checks pass) — see launch-validation.ts.
+ */
+
+interface LtijsPlatform {
+  platformUrl(): Promise<string>;
+  platformClientId(): Promise<string>;
+  platformName(): Promise<string>;
+  platformKid(): Promise<string>;
+  platformActive(active?: boolean): Promise<boolean>;
+  platformAuthConfig(): Promise<{ method: string; key: unknown }>;
+  platformPrivateKey(): Promise<string>;
+  platformAccessTokenEndpoint(): Promise<string>;
+  platformAuthEndpoint(): Promise<string>;
+  delete(): Promise<unknown>;
+}
+
+type LtijsHandler = (req: Request, res: Response, next: NextFunction) => unknown;
+type LtijsLaunchHandler = (token: unknown, req: Request, res: Response, next: NextFunction) => unknown;
+
+interface LtijsProvider {
+  app: Express;
+  Database: object;
+  setup(key: string, database: { url: string; connection?: Record<string, unknown> }, options: Record<string, unknown>): LtijsProvider;
+  deploy(options: { serverless: boolean; silent: boolean }): Promise<true>;
+  close(options: { silent: boolean }): Promise<true>;
+  onConnect(handler: LtijsLaunchHandler): true;
+  onDeepLinking(handler: LtijsLaunchHandler): true;
+  onInvalidToken(handler: LtijsHandler): true;
+  onSessionTimeout(handler: LtijsHandler): true;
+  onUnregisteredPlatform(handler: LtijsHandler): true;
+  onInactivePlatform(handler: LtijsHandler): true;
+  registerPlatform(platform: {
+    url: string;
+    name: string;
+    clientId: string;
+    authenticationEndpoint: string;
+    accesstokenEndpoint: string;
+    authorizationServer?: string;
+    authConfig: { method: 'JWK_SET' | 'JWK_KEY' | 'RSA_KEY'; key: string };
+  }): Promise<LtijsPlatform>;
+  getPlatform(url: string, clientId: string): Promise<LtijsPlatform | false>;
+  getAllPlatforms(): Promise<LtijsPlatform[]>;
+  deletePlatform(url: string, clientId: string): Promise<true>;
+}
+
+interface LtijsAuth {
+  validateToken(
+    token: string,
+    devMode: boolean,
+    validationParameters: { iss?: string },
+    getPlatform: unknown,
+    encryptionKey: string,
+    database: object,
+  ): Promise<Record<string, unknown>>;
+}
+
+/* eslint-disable @typescript-eslint/no-require-imports -- untyped CommonJS library, typed above */
+const ltijsSingleton = (require('ltijs') as { Provider: LtijsProvider }).Provider;
+const ltijsAuth = require('ltijs/dist/Utils/Auth') as LtijsAuth;
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Validators by ltijs Database instance: each provider we create routes validation to its own. */
+const validators = new WeakMap<object, IdTokenValidator>();
+const launchSlot = new AsyncLocalStorage<{ launch?: ValidatedLaunch }>();
+
+ltijsAuth.validateToken = async (token, _devMode, validationParameters, _getPlatform, _key, database) => {
+  const validate = validators.get(database);
+  if (!validate) throw new Error('no CoachLTI validator registered for this ltijs instance');
+  const launch = await validate(token, validationParameters.iss);
+  const slot = launchSlot.getStore();
+  if (slot) slot.launch = launch;
+  // ltijs reads these two extra fields from the value it gets back.
+  return { ...launch.payload, clientId: launch.clientId, platformId: launch.kid };
+};
+
+export interface PlatformRecord {
+  issuer: string;
+  clientId: string;
+  name: string;
+  kid: string;
+  active: boolean;
+  authUrl: string;
+  tokenUrl: string;
+  keys: PlatformKeySource;
+}
+
+export interface LtiProviderOptions {
+  encryptionKey: string;
+  databaseUri: string;
+  secureCookies: boolean;
+  validator: IdTokenValidator;
+  /** A validated launch (resource link or deep linking) ready for the tool. */
+  onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void>;
+  /** ltijs refused the request before or during validation: code as in LaunchRefusal or an ltijs code. */
+  onRefused(code: string, req: Request, res: Response): void;
+}
+
+export interface LtiProvider {
+  /** Express app to mount under /lti: /login, /launch, /keys. */
+  readonly app: Express;
+  deploy(): Promise<void>;
+  close(): Promise<void>;
+  lookupPlatform(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
+  registerPlatform(input: { issuer: string; clientId: string; name: string; authUrl: string; tokenUrl: string; jwksUrl: string }): Promise<PlatformRecord>;
+  getPlatform(issuer: string, clientId: string): Promise<PlatformRecord | null>;
+  listPlatforms(): Promise<PlatformRecord[]>;
+  setActive(issuer: string, clientId: string, active: boolean): Promise<boolean>;
+  removePlatform(issuer: string, clientId: string): Promise<boolean>;
+  /** The private key ltijs generated for this platform: signs client assertions and deep-linking responses. */
+  signingKey(issuer: string, clientId: string): Promise<{ kid: string; key: KeyObject } | null>;
+}
+
+async function keySourceOf(platform: LtijsPlatform): Promise<PlatformKeySource> {
+  const config = await platform.platformAuthConfig();
+  const key = config.key;
+  if (config.method === 'JWK_KEY') return { method: 'JWK_KEY', jwk: (typeof key === 'string' ? JSON.parse(key) : key) as JWK };
+  if (config.method === 'RSA_KEY') return { method: 'RSA_KEY', pem: String(key) };
+  return { method: 'JWK_SET', url: String(key) };
+}
+
+async function toRecord(platform: LtijsPlatform): Promise<PlatformRecord> {
+  return {
+    issuer: await platform.platformUrl(),
+    clientId: await platform.platformClientId(),
+    name: await platform.platformName(),
+    kid: await platform.platformKid(),
+    active: await platform.platformActive(),
+    authUrl: await platform.platformAuthEndpoint(),
+    tokenUrl: await platform.platformAccessTokenEndpoint(),
+    keys: await keySourceOf(platform),
+  };
+}
+
+export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
+  // ltijs exports one instance; a fresh one per server lets tests start and stop servers in one process.
+  const ProviderClass = ltijsSingleton.constructor as new () => LtijsProvider;
+  const provider = new ProviderClass();
+  provider.setup(
+    options.encryptionKey,
+    { url: options.databaseUri, connection: { serverSelectionTimeoutMS: 5000 } },
+    {
+      appRoute: '/launch',
+      loginRoute: '/login',
+      keysetRoute: '/keys',
+      // Our own Dynamic Registration handles /register (Canvas privacy level, deployment id, activation).
+      dynRegRoute: '/ltijs-dynamic-registration-disabled',
+      // No ltik tokens in URLs or cookies: the launch is handled in the same request and we keep our own session.
+      ltiaas: true,
+      devMode: false,
+      cors: false,
+      tokenMaxAge: 600,
+      cookies: { secure: options.secureCookies, sameSite: options.secureCookies ? 'None' : 'Lax' },
+    },
+  );
+  validators.set(provider.Database, options.validator);
+
+  const handleLaunch: LtijsLaunchHandler = (_token, req, res, next) => {
+    const launch = launchSlot.getStore()?.launch;
+    if (!launch) {
+      options.onRefused('NO_LTIK_OR_IDTOKEN_FOUND', req, res);
+      return;
+    }
+    options.onLaunch(launch, req, res).catch(next);
+  };
+  provider.onConnect(handleLaunch);
+  provider.onDeepLinking(handleLaunch);
+  const refusal =
+    (fallback: string): LtijsHandler =>
+    (req, res) => {
+      const locals = res.locals as { err?: { details?: { message?: unknown } } };
+      const code = locals.err?.details?.message;
+      options.onRefused(typeof code === 'string' ? code : fallback, req, res);
+    };
+  provider.onInvalidToken(refusal('INVALID_TOKEN'));
+  provider.onSessionTimeout(refusal('SESSION_NOT_FOUND'));
+  provider.onUnregisteredPlatform(refusal('UNREGISTERED_PLATFORM'));
+  provider.onInactivePlatform(refusal('PLATFORM_NOT_ACTIVATED'));
+
+  // Every request through ltijs gets a slot where the validator leaves the launch it accepted.
+  const ltijsApp = provider.app;
+  const app = ((req: Request, res: Response, next: NextFunction) => {
+    launchSlot.run({}, () => ltijsApp(req, res, next));
+  }) as unknown as Express;
+
+  const getPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {
+    const platform = await provider.getPlatform(issuer, clientId);
+    return platform || null;
+  };
+
+  return {
+    app,
+    async deploy() {
+      const before = new Set(process.listeners('SIGINT'));
+      await provider.deploy({ serverless: true, silent: true });
+      // ltijs installs a SIGINT handler that exits the process; our main owns shutdown.
+      for (const listener of process.listeners('SIGINT')) {
+        if (!before.has(listener)) process.removeListener('SIGINT', listener);
+      }
+    },
+    async close() {
+      await provider.close({ silent: true });
+    },
+    async lookupPlatform(issuer, clientId) {
+      const platform = await getPlatform(issuer, clientId);
+      if (!platform) return null;
+      return { clientId, kid: await platform.platformKid(), active: await platform.platformActive(), keys: await keySourceOf(platform) };
+    },
+    async registerPlatform(input) {
+      const platform = await provider.registerPlatform({
+        url: input.issuer,
+        name: input.name,
+        clientId: input.clientId,
+        authenticationEndpoint: input.authUrl,
+        accesstokenEndpoint: input.tokenUrl,
+        authConfig: { method: 'JWK_SET', key: input.jwksUrl },
+      });
+      return toRecord(platform);
+    },
+    async getPlatform(issuer, clientId) {
+      const platform = await getPlatform(issuer, clientId);
+      return platform ? toRecord(platform) : null;
+    },
+    async listPlatforms() {
+      return Promise.all((await provider.getAllPlatforms()).map(toRecord));
+    },
+    async setActive(issuer, clientId, active) {
+      const platform = await getPlatform(issuer, clientId);
+      if (!platform) return false;
+      await platform.platformActive(active);
+      return true;
+    },
+    async removePlatform(issuer, clientId) {
+      const platform = await getPlatform(issuer, clientId);
+      if (!platform) return false;
+      await provider.deletePlatform(issuer, clientId);
+      return true;
+    },
+    async signingKey(issuer, clientId) {
+      const platform = await getPlatform(issuer, clientId);
+      if (!platform) return null;
+      return { kid: await platform.platformKid(), key: createPrivateKey(await platform.platformPrivateKey()) };
+    },
+  };
+}
