@@ -1,20 +1,42 @@
 import type { Server } from 'node:http';
+import { Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
+import type { MongoClient } from 'mongodb';
+import { adminRoutes } from './admin/admin-routes';
 import { loadConfig, type Config } from './config/config';
 import { createCompetencyRepository } from './competencies/competency-repository';
 import { competencyRoutes } from './competencies/competency-routes';
-import { connectWithRetry, createConnection, pingDatabase } from './db/connection';
+import { competencyIdsOf, loadFrameworkFile } from './competencies/framework-schema';
+import { createLaunchRecords } from './courses/launch-records';
+import { createCatalog } from './curriculum/catalog';
+import { loadModules } from './curriculum/load-content';
+import { trainingRoutes } from './curriculum/training-routes';
+import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
 import { migrateUp } from './db/migrations';
+import { createDevPlatform, type DevPlatform } from './devplatform';
+import { courseRoutes } from './faculty/course-routes';
+import { deepLinkingRoutes } from './lti/deep-linking-routes';
+import { JwksCache } from './lti/jwks-cache';
+import { createLaunchHandler } from './lti/launch-service';
+import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
+import { createLoginAttempts } from './lti/login-attempts';
+import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
+import { createRefusalRenderer, ltiRoutes } from './lti/lti-routes';
+import { createRosterService } from './lti/nrps';
+import { createPlatformClient, type PlatformClient } from './lti/platform-client';
+import { createPlatformRegistry, type PlatformRegistry } from './lti/platform-registry';
+import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
+import { sessionMiddleware } from './web/session';
 
 export interface StartOptions {
   /** Environment to parse; defaults to process.env. */
   env?: Record<string, string | undefined>;
-  /** Overrides config.port; 0 picks a free port (tests). */
+  /** Overrides config.port; 0 picks a free port. */
   listenPort?: number;
   logger?: Logger;
 }
@@ -25,6 +47,11 @@ export interface RunningServer {
   readonly url: string;
   readonly connection: Connection;
   readonly database: DatabaseServer;
+  readonly lti: LtiProvider;
+  readonly registry: PlatformRegistry;
+  readonly platformClient: PlatformClient;
+  /** The built-in test platform (development and test only). */
+  readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
   readonly ready: Promise<void>;
   stop(): Promise<void>;
@@ -37,13 +64,45 @@ export interface RunningServer {
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(options.env ?? process.env);
   const logger = options.logger ?? createLogger(config.logLevel);
+  const framework = loadFrameworkFile();
+  const catalog = createCatalog(loadModules(competencyIdsOf(framework)), framework);
   const database = await resolveDatabaseServer(config, logger);
+  const databaseUri = withDefaultDatabase(database.uri);
   logger.info({ database: database.description }, `database: ${database.description}`);
 
   const connection = createConnection();
-  const competencies = createCompetencyRepository(connection);
+  const state = { ready: false, ltiReady: false, reason: 'starting: connecting to the database' };
+  let resolveClient: (client: MongoClient) => void = () => undefined;
+  const clientPromise = new Promise<MongoClient>((resolve) => {
+    resolveClient = resolve;
+  });
 
-  const state = { ready: false, reason: 'starting: connecting to the database' };
+  const urls = toolUrls(config.toolUrl);
+  const competencies = createCompetencyRepository(connection);
+  const registry = createPlatformRegistry(connection);
+  const records = createLaunchRecords(connection);
+  const loginAttempts = createLoginAttempts(connection);
+  const renderRefusal = createRefusalRenderer(loginAttempts, urls);
+  const validator = createIdTokenValidator({
+    jwks: new JwksCache(),
+    nonces: createNonceStore(connection),
+    registry,
+    lookupPlatform: (issuer, clientId) => lti.lookupPlatform(issuer, clientId),
+  });
+  const lti: LtiProvider = createLtiProvider({
+    encryptionKey: config.ltiKey,
+    databaseUri,
+    secureCookies: config.secureCookies,
+    validator,
+    onLaunch: createLaunchHandler({ records, catalog }),
+    onRefused: renderRefusal,
+  });
+  const platformClient = createPlatformClient({ provider: lti, logger });
+  const roster = createRosterService({ client: platformClient });
+  const devPlatform = config.devPlatformEnabled
+    ? createDevPlatform({ connection, toolUrl: config.toolUrl, platformUrl: `${config.toolUrl}/dev/platform`, logger })
+    : undefined;
+
   const readiness: Readiness = {
     async check() {
       if (!state.ready) return { ready: false, reason: state.reason };
@@ -52,19 +111,61 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
   };
 
-  const app = buildApp({ config, logger, readiness, routers: [competencyRoutes({ competencies })] });
+  const app = buildApp({
+    config,
+    logger,
+    readiness,
+    middleware: [
+      sessionMiddleware({ secret: config.sessionSecret, secureCookies: config.secureCookies, clientPromise, dbName: undefined }),
+    ],
+    routers: [
+      competencyRoutes({ competencies }),
+      ltiRoutes({
+        provider: lti,
+        loginAttempts,
+        urls,
+        isReady: () => state.ltiReady,
+        registration: {
+          provider: lti,
+          registry,
+          urls,
+          autoActivate: config.dynRegAutoActivate,
+          allowInsecureUrls: !config.isProduction,
+          logger,
+        },
+      }),
+      deepLinkingRoutes({ catalog, provider: lti, urls }),
+      trainingRoutes({ catalog }),
+      courseRoutes({ records, roster, catalog }),
+      adminRoutes({ provider: lti, registry }),
+      ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
+    ],
+  });
   const server = await listen(app, options.listenPort ?? config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;
   logger.info({ port, toolUrl: config.toolUrl }, `CoachLTI listening on port ${port} (public URL ${config.toolUrl})`);
+  if (devPlatform) {
+    logger.warn(`DEVELOPMENT TEST PLATFORM ENABLED at ${config.toolUrl}/dev/platform (never enabled when NODE_ENV=production)`);
+  }
 
   const shutdown = new AbortController();
+  let ltiDeployed = false;
   const ready = (async () => {
-    await connectWithRetry(connection, database.uri, config.dbConnectTimeoutMs, logger, shutdown.signal);
+    await connectWithRetry(connection, databaseUri, config.dbConnectTimeoutMs, logger, shutdown.signal);
+    resolveClient(connection.getClient() as unknown as MongoClient);
     if (config.migrateOnStart) {
       state.reason = 'starting: running migrations';
       const applied = await migrateUp(connection);
       logger.info({ applied }, `migrations applied: ${applied.length}`);
+    }
+    state.reason = 'starting: LTI provider';
+    await lti.deploy();
+    ltiDeployed = true;
+    state.ltiReady = true;
+    if (devPlatform) {
+      state.reason = 'starting: registering the development test platform';
+      await devPlatform.registerWithTool();
     }
     state.ready = true;
     logger.info('ready');
@@ -80,14 +181,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     stopped ??= (async () => {
       shutdown.abort();
       state.ready = false;
+      state.ltiReady = false;
+      server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await ready.catch(() => undefined);
+      if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
       await database.stop();
     })();
     return stopped;
   };
 
-  return { config, logger, url, connection, database, ready, stop };
+  return { config, logger, url, connection, database, lti, registry, platformClient, devPlatform, ready, stop };
+}
+
+/** The test platform lives under its own prefix and reaches the tool only over HTTP. */
+function devPlatformMount(devPlatform: DevPlatform): Router {
+  const outer = Router();
+  outer.use('/dev/platform', devPlatform.router);
+  return outer;
 }
 
 function listen(app: ReturnType<typeof buildApp>, port: number, host: string): Promise<Server> {

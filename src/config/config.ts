@@ -36,6 +36,7 @@ const envSchema = z.object({
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   MIGRATE_ON_START: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
+  LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
 });
 
@@ -56,6 +57,10 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly migrateOnStart: boolean;
   readonly dbConnectTimeoutMs: number;
+  /** Platforms registered through Dynamic Registration are active at once (default: not in production). */
+  readonly dynRegAutoActivate: boolean;
+  /** The built-in test platform at /dev/platform (never in production). */
+  readonly devPlatformEnabled: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -115,5 +120,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? !isProduction,
+    devPlatformEnabled: !isProduction,
   });
 }

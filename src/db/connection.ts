@@ -1,19 +1,27 @@
-import mongoose, { type Connection, type ConnectOptions } from 'mongoose';
+import mongoose, { Mongoose, type Connection, type ConnectOptions } from 'mongoose';
 import type { Logger } from '../shared/logger';
 import { defaultDatabaseName, describeUri } from './database-server';
 
 /**
- * Our own mongoose connection (ltijs keeps the global one of the same mongoose copy for itself).
- * Created unopened so models can be registered at once; connectWithRetry opens it.
+ * Our own connection, on a Mongoose instance of our own: ltijs uses the global instance of the same
+ * mongoose copy and calls `mongoose.disconnect()` on connection errors, which would close every
+ * connection of that instance. Created unopened so models register at once; connectWithRetry opens it.
  */
 export function createConnection(): Connection {
-  return mongoose.createConnection();
+  return new Mongoose().createConnection();
 }
 
-export function connectOptions(uri: string, timeoutMs: number): ConnectOptions {
-  const hasDbInUri = /^mongodb(\+srv)?:\/\/[^/]+\/[^?]+/.test(uri);
+/** The URI with our database name when it names none, so the app and ltijs share one database. */
+export function withDefaultDatabase(uri: string): string {
+  const match = /^(mongodb(?:\+srv)?:\/\/[^/?]+)(\/[^?]*)?(\?.*)?$/.exec(uri);
+  if (!match) return uri;
+  const [, hostPart, path, query] = match;
+  if (path && path.length > 1) return uri;
+  return `${hostPart}/${defaultDatabaseName}${query ?? ''}`;
+}
+
+export function connectOptions(_uri: string, timeoutMs: number): ConnectOptions {
   return {
-    ...(hasDbInUri ? {} : { dbName: defaultDatabaseName }),
     serverSelectionTimeoutMS: timeoutMs,
     connectTimeoutMS: timeoutMs,
     // While the database is unreachable, queries fail at once (→ 503) instead of hanging.
@@ -53,6 +61,7 @@ export async function connectWithRetry(
   signal: AbortSignal,
 ): Promise<void> {
   let delay = 1000;
+  uri = withDefaultDatabase(uri);
   for (let attempt = 1; !signal.aborted; attempt += 1) {
     try {
       await connection.openUri(uri, connectOptions(uri, timeoutMs));

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import { engine } from 'express-handlebars';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
@@ -15,9 +15,14 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   readiness: Readiness;
+  /** Run for every page and LTI request after health checks and static files (e.g. the session). */
+  middleware?: RequestHandler[];
   /** Feature routers, mounted in order after the basics. */
   routers: Router[];
 }
+
+/** Launch messages and forms are small; anything larger is refused with 413 before any work. */
+export const bodyLimit = '100kb';
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -77,6 +82,9 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use('/static', express.static(fromRoot('src', 'web', 'public'), { maxAge: deps.config.isProduction ? '1h' : 0 }));
   app.use(healthRoutes(deps.readiness));
+  app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
+  app.use(express.json({ limit: bodyLimit }));
+  for (const middleware of deps.middleware ?? []) app.use(middleware);
   app.get('/', (_req, res) => {
     res.render('home', { pageTitle: 'CoachLTI', toolUrl: deps.config.toolUrl });
   });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../config/config';
 import { createLogger } from '../../shared/logger';
-import { createConnection, connectOptions } from '../connection';
+import { connectOptions, createConnection, withDefaultDatabase } from '../connection';
 import { resolveDatabaseServer } from '../database-server';
 import { migrateDown, migrateUp, migrationStatus } from '../migrations';
 
@@ -19,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   const server = await resolveDatabaseServer(config, logger);
   const connection = createConnection();
   try {
-    await connection.openUri(server.uri, connectOptions(server.uri, config.dbConnectTimeoutMs));
+    await connection.openUri(withDefaultDatabase(server.uri), connectOptions(server.uri, config.dbConnectTimeoutMs));
     if (parsed.data === 'status') {
       for (const item of await migrationStatus(connection)) process.stdout.write(`${item.appliedAt.padEnd(26)} ${item.fileName}\n`);
     } else {

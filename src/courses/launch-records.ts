@@ -1,0 +1,252 @@
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+import type { LaunchContext } from '../lti/claims';
+import { summarizeRoles, type ToolRole } from '../lti/roles';
+
+/**
+ * Our own users, courses, memberships and resource links, upserted on every launch. They outlive
+ * ltijs's 24-hour id_token records and carry what later work needs (AGS and NRPS endpoints).
+ * Collection names are ours alone (ltijs owns platform, idtoken, contexttoken, nonce, state…).
+ */
+export interface CourseRecord {
+  id: string;
+  issuer: string;
+  clientId: string;
+  deploymentId: string;
+  contextId: string;
+  title: string;
+  label: string | undefined;
+  lineItemsUrl: string | undefined;
+  agsScopes: string[];
+  membershipsUrl: string | undefined;
+}
+
+export interface UserRecord {
+  id: string;
+  issuer: string;
+  clientId: string;
+  sub: string;
+  name: string;
+  email: string | undefined;
+}
+
+export interface MembershipRecord {
+  id: string;
+  courseId: string;
+  userId: string;
+  roles: string[];
+  view: ToolRole;
+  isLearner: boolean;
+}
+
+export interface ResourceLinkRecord {
+  id: string;
+  courseId: string;
+  resourceLinkId: string;
+  title: string | undefined;
+  moduleId: string | undefined;
+  lineItemUrl: string | undefined;
+}
+
+export interface RecordedLaunch {
+  user: UserRecord;
+  course: CourseRecord | undefined;
+  membership: MembershipRecord | undefined;
+  resourceLink: ResourceLinkRecord | undefined;
+}
+
+interface UserDoc {
+  _id: Types.ObjectId;
+  issuer: string;
+  clientId: string;
+  sub: string;
+  name: string;
+  givenName?: string;
+  familyName?: string;
+  email?: string;
+  createdAt: Date;
+  lastLaunchAt: Date;
+}
+interface CourseDoc {
+  _id: Types.ObjectId;
+  issuer: string;
+  clientId: string;
+  deploymentId: string;
+  contextId: string;
+  title: string;
+  label?: string;
+  lineItemsUrl?: string;
+  agsScopes: string[];
+  membershipsUrl?: string;
+  createdAt: Date;
+  lastLaunchAt: Date;
+}
+interface MembershipDoc {
+  _id: Types.ObjectId;
+  courseId: Types.ObjectId;
+  userId: Types.ObjectId;
+  roles: string[];
+  view: ToolRole;
+  isLearner: boolean;
+  createdAt: Date;
+  lastLaunchAt: Date;
+}
+interface ResourceLinkDoc {
+  _id: Types.ObjectId;
+  courseId: Types.ObjectId;
+  resourceLinkId: string;
+  title?: string;
+  moduleId?: string;
+  lineItemUrl?: string;
+  createdAt: Date;
+}
+
+function model<T>(connection: Connection, name: string, collection: string, definition: Record<string, unknown>): Model<T> {
+  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, new Schema<T>(definition, { collection, versionKey: false }));
+}
+
+const toCourse = (d: CourseDoc): CourseRecord => ({
+  id: d._id.toHexString(),
+  issuer: d.issuer,
+  clientId: d.clientId,
+  deploymentId: d.deploymentId,
+  contextId: d.contextId,
+  title: d.title,
+  label: d.label,
+  lineItemsUrl: d.lineItemsUrl,
+  agsScopes: d.agsScopes,
+  membershipsUrl: d.membershipsUrl,
+});
+const toUser = (d: UserDoc): UserRecord => ({ id: d._id.toHexString(), issuer: d.issuer, clientId: d.clientId, sub: d.sub, name: d.name, email: d.email });
+const toMembership = (d: MembershipDoc): MembershipRecord => ({
+  id: d._id.toHexString(),
+  courseId: d.courseId.toHexString(),
+  userId: d.userId.toHexString(),
+  roles: d.roles,
+  view: d.view,
+  isLearner: d.isLearner,
+});
+const toLink = (d: ResourceLinkDoc): ResourceLinkRecord => ({
+  id: d._id.toHexString(),
+  courseId: d.courseId.toHexString(),
+  resourceLinkId: d.resourceLinkId,
+  title: d.title,
+  moduleId: d.moduleId,
+  lineItemUrl: d.lineItemUrl,
+});
+
+export interface LaunchRecords {
+  recordLaunch(launch: LaunchContext, moduleIdFromLink: string | undefined): Promise<RecordedLaunch>;
+  findCourse(courseId: string): Promise<CourseRecord | null>;
+  findUser(userId: string): Promise<UserRecord | null>;
+}
+
+/** Upsert that survives two launches racing on the same natural key (the unique index decides). */
+async function upsertOne<T>(m: Model<T>, filter: Record<string, unknown>, update: Record<string, unknown>): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      const doc = await m.findOneAndUpdate(filter, update, { upsert: true, new: true }).lean<T>();
+      if (!doc) throw new Error('upsert returned nothing');
+      return doc;
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000 || attempt > 2) throw error;
+    }
+  }
+}
+
+export function createLaunchRecords(connection: Connection): LaunchRecords {
+  const users = model<UserDoc>(connection, 'User', 'users', {
+    issuer: String,
+    clientId: String,
+    sub: String,
+    name: String,
+    givenName: String,
+    familyName: String,
+    email: String,
+    createdAt: Date,
+    lastLaunchAt: Date,
+  });
+  const courses = model<CourseDoc>(connection, 'Course', 'courses', {
+    issuer: String,
+    clientId: String,
+    deploymentId: String,
+    contextId: String,
+    title: String,
+    label: String,
+    lineItemsUrl: String,
+    agsScopes: [String],
+    membershipsUrl: String,
+    createdAt: Date,
+    lastLaunchAt: Date,
+  });
+  const memberships = model<MembershipDoc>(connection, 'Membership', 'memberships', {
+    courseId: Schema.Types.ObjectId,
+    userId: Schema.Types.ObjectId,
+    roles: [String],
+    view: String,
+    isLearner: Boolean,
+    createdAt: Date,
+    lastLaunchAt: Date,
+  });
+  const links = model<ResourceLinkDoc>(connection, 'ResourceLink', 'resource_links', {
+    courseId: Schema.Types.ObjectId,
+    resourceLinkId: String,
+    title: String,
+    moduleId: String,
+    lineItemUrl: String,
+    createdAt: Date,
+  });
+
+  return {
+    async recordLaunch(launch, moduleIdFromLink) {
+      const now = new Date();
+      const { issuer, clientId, deploymentId } = launch.platform;
+      const user = await upsertOne(
+        users,
+        { issuer, clientId, sub: launch.user.sub },
+        {
+          $set: { name: launch.user.name, givenName: launch.user.givenName, familyName: launch.user.familyName, email: launch.user.email, lastLaunchAt: now },
+          $setOnInsert: { createdAt: now },
+        },
+      );
+      if (!launch.context) return { user: toUser(user), course: undefined, membership: undefined, resourceLink: undefined };
+
+      const courseSet: Record<string, unknown> = {
+        deploymentId,
+        title: launch.context.title ?? launch.context.label ?? launch.context.id,
+        label: launch.context.label,
+        lastLaunchAt: now,
+      };
+      // Endpoints only ever improve: a launch without the AGS claim must not erase what we know.
+      if (launch.ags?.lineItemsUrl) courseSet.lineItemsUrl = launch.ags.lineItemsUrl;
+      if (launch.ags) courseSet.agsScopes = launch.ags.scopes;
+      if (launch.nrps) courseSet.membershipsUrl = launch.nrps.membershipsUrl;
+      const course = await upsertOne(courses, { issuer, clientId, contextId: launch.context.id }, { $set: courseSet, $setOnInsert: { createdAt: now } });
+
+      const roles = summarizeRoles(launch.roles);
+      const membership = await upsertOne(
+        memberships,
+        { courseId: course._id, userId: user._id },
+        { $set: { roles: launch.roles, view: roles.view, isLearner: roles.isLearner, lastLaunchAt: now }, $setOnInsert: { createdAt: now } },
+      );
+
+      let resourceLink: ResourceLinkDoc | undefined;
+      if (launch.resourceLink) {
+        const linkSet: Record<string, unknown> = { title: launch.resourceLink.title };
+        if (moduleIdFromLink) linkSet.moduleId = moduleIdFromLink;
+        if (launch.ags?.lineItemUrl) linkSet.lineItemUrl = launch.ags.lineItemUrl;
+        resourceLink = await upsertOne(links, { courseId: course._id, resourceLinkId: launch.resourceLink.id }, { $set: linkSet, $setOnInsert: { createdAt: now } });
+      }
+      return { user: toUser(user), course: toCourse(course), membership: toMembership(membership), resourceLink: resourceLink ? toLink(resourceLink) : undefined };
+    },
+    async findCourse(courseId) {
+      if (!Types.ObjectId.isValid(courseId)) return null;
+      const doc = await courses.findById(courseId).lean<CourseDoc>();
+      return doc ? toCourse(doc) : null;
+    },
+    async findUser(userId) {
+      if (!Types.ObjectId.isValid(userId)) return null;
+      const doc = await users.findById(userId).lean<UserDoc>();
+      return doc ? toUser(doc) : null;
+    },
+  };
+}

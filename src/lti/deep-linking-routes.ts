@@ -1,0 +1,75 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import type { Catalog } from '../curriculum/catalog';
+import { BadRequestError, ForbiddenError } from '../shared/errors';
+import { asyncHandler } from '../web/async-handler';
+import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
+import { moduleContentItem, signDeepLinkingResponse } from './deep-linking';
+import type { LtiProvider } from './ltijs-adapter';
+import type { ToolUrls } from './tool-configuration';
+
+const selectionSchema = z.object({
+  action: z.enum(['add', 'cancel']).default('add'),
+  modules: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+});
+
+/** Deep Linking 2.0: the instructor picks modules; we answer the platform with a signed response. */
+export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvider; urls: ToolUrls }): Router {
+  const router = Router();
+  const gate = requireLaunch('instructor', 'admin');
+
+  router.get('/deep-linking', gate, (req, res, next) => {
+    const launch = req.session.launch!;
+    if (!launch.deepLinking) {
+      next(new ForbiddenError('Adding content starts from your LMS ("Add an activity" or "External tool").'));
+      return;
+    }
+    res.render('lti/deep-linking', {
+      pageTitle: 'Add CoachLTI modules',
+      user: { name: launch.userName },
+      course: { title: launch.courseTitle },
+      roleLabel: 'Faculty',
+      modules: deps.catalog.list(),
+      multiple: launch.deepLinking.acceptMultiple,
+      csrf: csrfToken(req),
+    });
+  });
+
+  router.post(
+    '/deep-linking',
+    gate,
+    express.urlencoded({ extended: false, limit: '20kb' }),
+    verifyCsrf,
+    asyncHandler(async (req, res) => {
+      const launch = req.session.launch!;
+      const settings = launch.deepLinking;
+      if (!settings) throw new ForbiddenError('This content selection has already been sent. Start again from your LMS.');
+      const parsed = selectionSchema.safeParse(req.body);
+      if (!parsed.success) throw new BadRequestError('The selection could not be read.');
+      const { action, modules } = parsed.data;
+      const chosen = action === 'cancel' ? [] : modules.map((id) => deps.catalog.get(id));
+      if (chosen.some((m) => m === undefined)) throw new BadRequestError('Unknown module selected.');
+      if (action === 'add' && chosen.length === 0) throw new BadRequestError('Select at least one module, or choose Cancel.');
+      if (!settings.acceptMultiple && chosen.length > 1) throw new BadRequestError('Your LMS accepts one module at a time here. Select one.');
+      const signing = await deps.provider.signingKey(launch.issuer, launch.clientId);
+      if (!signing) throw new ForbiddenError('This LMS is no longer registered with CoachLTI.');
+      const items = chosen.flatMap((m) => (m ? [moduleContentItem(m, deps.urls.launch)] : []));
+      const jwt = await signDeepLinkingResponse({
+        signing,
+        platformIssuer: launch.issuer,
+        clientId: launch.clientId,
+        deploymentId: launch.deploymentId,
+        data: settings.data,
+        items,
+        message: items.length === 0 ? 'No CoachLTI module was added.' : `${items.length} CoachLTI module${items.length > 1 ? 's' : ''} added.`,
+      });
+      // One response per deep-linking launch.
+      req.session.launch = { ...launch, deepLinking: undefined };
+      res.render('lti/deep-linking-return', { pageTitle: 'Returning to your LMS', returnUrl: settings.returnUrl, jwt, count: items.length });
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,58 @@
+import type { Request, Response } from 'express';
+import type { Catalog } from '../curriculum/catalog';
+import type { LaunchRecords } from '../courses/launch-records';
+import { ForbiddenError } from '../shared/errors';
+import type { LaunchSession } from '../web/session';
+import { toLaunchContext } from './claims';
+import type { ValidatedLaunch } from './launch-validation';
+import { summarizeRoles } from './roles';
+
+/** Where a launch lands, by message type and role. */
+export function landingPath(session: LaunchSession): string {
+  if (session.deepLinking) return '/deep-linking';
+  if (session.view === 'admin') return '/admin';
+  if (session.view === 'instructor') return '/course';
+  return session.moduleId ? `/modules/${encodeURIComponent(session.moduleId)}` : '/training';
+}
+
+function regenerate(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.regenerate((error: unknown) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Turns a validated launch into our records and a fresh session, then redirects to the page for the
+ * user's role. A new session id per launch prevents fixation; the id_token itself is not kept.
+ */
+export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Catalog }) {
+  return async function onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void> {
+    const ctx = toLaunchContext(launch.claims, launch.clientId);
+    const roles = summarizeRoles(ctx.roles);
+    if (ctx.messageType === 'LtiDeepLinkingRequest' && !(roles.isInstructor || roles.isAdmin)) {
+      throw new ForbiddenError('Only instructors can add CoachLTI modules to a course.');
+    }
+    const requested = ctx.custom.module_id;
+    const moduleId = requested && deps.catalog.get(requested) ? requested : undefined;
+    const recorded = await deps.records.recordLaunch(ctx, moduleId);
+
+    await regenerate(req);
+    const session: LaunchSession = {
+      userId: recorded.user.id,
+      userName: recorded.user.name,
+      issuer: ctx.platform.issuer,
+      clientId: ctx.platform.clientId,
+      deploymentId: ctx.platform.deploymentId,
+      view: roles.view,
+      isLearner: roles.isLearner,
+      courseId: recorded.course?.id,
+      courseTitle: recorded.course?.title,
+      resourceLinkId: recorded.resourceLink?.id,
+      moduleId: moduleId ?? recorded.resourceLink?.moduleId,
+      deepLinking: ctx.deepLinking
+        ? { returnUrl: ctx.deepLinking.returnUrl, data: ctx.deepLinking.data, acceptMultiple: ctx.deepLinking.acceptMultiple, title: ctx.deepLinking.title }
+        : undefined,
+    };
+    req.session.launch = session;
+    req.log.info({ view: session.view, messageType: ctx.messageType, course: session.courseId }, 'launch accepted');
+    res.redirect(303, landingPath(session));
+  };
+}

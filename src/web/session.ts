@@ -1,0 +1,87 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import MongoStore from 'connect-mongo';
+import type { RequestHandler } from 'express';
+import session from 'express-session';
+import type { MongoClient } from 'mongodb';
+import type { ToolRole } from '../lti/roles';
+import { ForbiddenError, UnauthorizedError } from '../shared/errors';
+
+/** What a launch leaves in the session: who, where, in which role. Plain data, no tokens. */
+export interface LaunchSession {
+  userId: string;
+  userName: string;
+  issuer: string;
+  clientId: string;
+  deploymentId: string;
+  view: ToolRole;
+  isLearner: boolean;
+  courseId: string | undefined;
+  courseTitle: string | undefined;
+  resourceLinkId: string | undefined;
+  moduleId: string | undefined;
+  deepLinking: { returnUrl: string; data: string | undefined; acceptMultiple: boolean; title: string | undefined } | undefined;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    launch: LaunchSession;
+    csrfToken: string;
+  }
+}
+
+export function sessionMiddleware(options: {
+  secret: string;
+  secureCookies: boolean;
+  clientPromise: Promise<MongoClient>;
+  dbName: string | undefined;
+}): RequestHandler {
+  return session({
+    name: 'coachlti.sid',
+    secret: options.secret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    store: MongoStore.create({ clientPromise: options.clientPromise, dbName: options.dbName, collectionName: 'sessions', ttl: 8 * 3600 }),
+    cookie: {
+      httpOnly: true,
+      // Inside an LMS iframe the cookie is third-party: it must be SameSite=None; Secure over https.
+      sameSite: options.secureCookies ? 'none' : 'lax',
+      secure: options.secureCookies,
+      maxAge: 8 * 3600 * 1000,
+    },
+  });
+}
+
+/** The launch this request belongs to, or a 401 page telling the user to launch from the LMS. */
+export function requireLaunch(...views: ToolRole[]): RequestHandler {
+  return (req, _res, next) => {
+    const launch = req.session.launch;
+    if (!launch) {
+      next(new UnauthorizedError('Your CoachLTI session has ended or never started. Go back to your course and open CoachLTI from there.'));
+      return;
+    }
+    if (views.length > 0 && !views.includes(launch.view)) {
+      next(new ForbiddenError('This page is not available in your role.'));
+      return;
+    }
+    next();
+  };
+}
+
+/** Synchronizer-token CSRF protection for session forms (cookies are SameSite=None inside LMS iframes). */
+export function csrfToken(req: { session: { csrfToken?: string } }): string {
+  req.session.csrfToken ??= randomBytes(24).toString('base64url');
+  return req.session.csrfToken;
+}
+
+export const verifyCsrf: RequestHandler = (req, _res, next) => {
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    next();
+    return;
+  }
+  const expected = req.session.csrfToken;
+  const body: unknown = req.body;
+  const sent = typeof body === 'object' && body !== null && '_csrf' in body ? String((body as { _csrf: unknown })._csrf) : '';
+  const ok = expected !== undefined && sent.length === expected.length && timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
+  next(ok ? undefined : new ForbiddenError('This form has expired. Reload the page and try again.'));
+};
