@@ -12,6 +12,12 @@ import { createLaunchRecords } from './courses/launch-records';
 import { createCatalog } from './curriculum/catalog';
 import { loadModules } from './curriculum/load-content';
 import { trainingRoutes } from './curriculum/training-routes';
+import { moduleRoutes } from './curriculum/module-routes';
+import { createModuleStore } from './curriculum/module-store';
+import { createAssessmentService, type AssessmentService } from './assessment/assessment-service';
+import { createAttemptRepository } from './assessment/attempt-repository';
+import { createScoreRepository } from './assessment/score-repository';
+import { createEventBus, type EventBus } from './shared/events';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
 import { migrateUp } from './db/migrations';
@@ -50,6 +56,8 @@ export interface RunningServer {
   readonly lti: LtiProvider;
   readonly registry: PlatformRegistry;
   readonly platformClient: PlatformClient;
+  readonly assessment: AssessmentService;
+  readonly events: EventBus;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
@@ -65,7 +73,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const config = loadConfig(options.env ?? process.env);
   const logger = options.logger ?? createLogger(config.logLevel);
   const framework = loadFrameworkFile();
-  const catalog = createCatalog(loadModules(competencyIdsOf(framework)), framework);
+  const moduleFiles = loadModules(competencyIdsOf(framework));
+  const catalog = createCatalog(moduleFiles, framework);
   const database = await resolveDatabaseServer(config, logger);
   const databaseUri = withDefaultDatabase(database.uri);
   logger.info({ database: database.description }, `database: ${database.description}`);
@@ -82,6 +91,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const registry = createPlatformRegistry(connection);
   const records = createLaunchRecords(connection);
   const loginAttempts = createLoginAttempts(connection);
+  const events = createEventBus();
+  const moduleStore = createModuleStore(connection, logger);
+  const assessment = createAssessmentService({
+    attempts: createAttemptRepository(connection),
+    scores: createScoreRepository(connection),
+    modules: moduleStore,
+    catalog,
+    records,
+    events,
+    logger,
+  });
   const renderRefusal = createRefusalRenderer(loginAttempts, urls);
   const validator = createIdTokenValidator({
     jwks: new JwksCache(),
@@ -135,7 +155,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         },
       }),
       deepLinkingRoutes({ catalog, provider: lti, urls }),
-      trainingRoutes({ catalog }),
+      trainingRoutes({ catalog, assessment, competencies }),
+      moduleRoutes({ catalog, assessment }),
       courseRoutes({ records, roster, catalog }),
       adminRoutes({ provider: lti, registry }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
@@ -159,6 +180,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       const applied = await migrateUp(connection);
       logger.info({ applied }, `migrations applied: ${applied.length}`);
     }
+    const synced = await moduleStore.sync(moduleFiles);
+    if (synced.added.length > 0) logger.info({ added: synced.added }, `curriculum synced: ${synced.added.length} module version(s) added`);
     state.reason = 'starting: LTI provider';
     await lti.deploy();
     ltiDeployed = true;
@@ -192,7 +215,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return stopped;
   };
 
-  return { config, logger, url, connection, database, lti, registry, platformClient, devPlatform, ready, stop };
+  return { config, logger, url, connection, database, lti, registry, platformClient, assessment, events, devPlatform, ready, stop };
 }
 
 /** The test platform lives under its own prefix and reaches the tool only over HTTP. */

@@ -138,6 +138,7 @@ export interface LaunchRecords {
   recordLaunch(launch: LaunchContext, moduleIdFromLink: string | undefined): Promise<RecordedLaunch>;
   findCourse(courseId: string): Promise<CourseRecord | null>;
   findUser(userId: string): Promise<UserRecord | null>;
+  findResourceLink(id: string): Promise<ResourceLinkRecord | null>;
 }
 
 /** Upsert that survives two launches racing on the same natural key (the unique index decides). */
@@ -242,6 +243,11 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
       if (!Types.ObjectId.isValid(courseId)) return null;
       const doc = await courses.findById(courseId).lean<CourseDoc>();
       return doc ? toCourse(doc) : null;
+    },
+    async findResourceLink(id) {
+      if (!Types.ObjectId.isValid(id)) return null;
+      const doc = await links.findById(id).lean<ResourceLinkDoc>();
+      return doc ? toLink(doc) : null;
     },
     async findUser(userId) {
       if (!Types.ObjectId.isValid(userId)) return null;

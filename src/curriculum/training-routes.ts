@@ -1,32 +1,60 @@
 import { Router } from 'express';
-import { z } from 'zod';
-import { NotFoundError } from '../shared/errors';
+import { coachFromSession, type AssessmentService } from '../assessment/assessment-service';
+import { presentProfile } from '../assessment/profile-presenter';
+import type { CompetencyRepository } from '../competencies/competency-repository';
+import { allCompetencies } from '../competencies/framework';
+import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { requireLaunch } from '../web/session';
 import type { Catalog } from './catalog';
+import type { ModuleFile } from './content-schema';
+import { suggestNextModule } from './suggestion';
 
-const moduleParamsSchema = z.object({ moduleId: z.string().regex(/^M\d{2}$/) });
+const statusLabel = { not_started: 'Not started', in_progress: 'In progress', completed: 'Completed' } as const;
 
-/** The coach's pages: "My training" and a module's overview. */
-export function trainingRoutes(deps: { catalog: Catalog }): Router {
+/** The coach's "My training" (modules with status and a suggestion) and "My competency profile". */
+export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentService; competencies: CompetencyRepository }): Router {
   const router = Router();
-  router.get('/training', requireLaunch(), (req, res) => {
-    const launch = req.session.launch!;
-    res.render('curriculum/training', { pageTitle: 'My training', ...pageContext(launch), modules: deps.catalog.list() });
-  });
-  router.get('/modules/:moduleId', requireLaunch(), (req, res, next) => {
-    const parsed = moduleParamsSchema.safeParse(req.params);
-    const module = parsed.success ? deps.catalog.module(parsed.data.moduleId) : undefined;
-    const summary = parsed.success ? deps.catalog.get(parsed.data.moduleId) : undefined;
-    if (!module || !summary) {
-      next(new NotFoundError('There is no such module.'));
-      return;
-    }
-    res.render('curriculum/module-overview', {
-      pageTitle: module.title,
-      ...pageContext(req.session.launch!),
-      module: { ...summary, objectives: module.objectives.map((o) => o.text), sections: module.sections.map((s) => s.title) },
-    });
-  });
+
+  router.get(
+    '/training',
+    requireLaunch(),
+    asyncHandler(async (req, res) => {
+      const coach = coachFromSession(req.session.launch!);
+      const [statuses, snapshot, framework] = await Promise.all([deps.assessment.moduleStatuses(coach), deps.assessment.scoresFor(coach), deps.competencies.loadFramework()]);
+      const files = deps.catalog.list().flatMap((m) => {
+        const file = deps.catalog.module(m.id);
+        return file ? [file] : [];
+      });
+      const scores = new Map((snapshot?.scores ?? []).map((s) => [s.competencyId, s.score]));
+      const next: ModuleFile | undefined = suggestNextModule(files, allCompetencies(framework).map((c) => c.id), statuses, scores);
+      res.render('curriculum/training', {
+        pageTitle: 'My training',
+        ...pageContext(req.session.launch!),
+        modules: deps.catalog.list().map((m) => {
+          const status = statuses.get(m.id) ?? 'not_started';
+          return { ...m, status, statusLabel: statusLabel[status], suggested: m.id === next?.id };
+        }),
+        next: next ? deps.catalog.get(next.id) : undefined,
+        completedCount: [...statuses.values()].filter((s) => s === 'completed').length,
+        total: deps.catalog.list().length,
+      });
+    }),
+  );
+
+  router.get(
+    '/profile',
+    requireLaunch(),
+    asyncHandler(async (req, res) => {
+      const coach = coachFromSession(req.session.launch!);
+      const [snapshot, framework] = await Promise.all([deps.assessment.scoresFor(coach), deps.competencies.loadFramework()]);
+      res.render('assessment/profile', {
+        pageTitle: 'My competency profile',
+        ...pageContext(req.session.launch!),
+        profile: presentProfile(framework, snapshot?.scores ?? []),
+        computedAt: snapshot?.computedAt.toISOString(),
+      });
+    }),
+  );
   return router;
 }

@@ -16,18 +16,18 @@ export function rolesFor(shape: Shape, courseRole: EnrollmentDoc['role'] | undef
     roles.push(role.systemUser);
     return roles;
   }
-  // Moodle (lti_get_ims_role): Instructor when the user may manage the activity (editing teachers and
-  // site admins), otherwise Learner; that includes non-editing teachers, so the TA arrives as Learner.
-  // Site admins get the system and institution Administrator roles on top.
+  // Moodle (lti_get_ims_role): Instructor when the user holds mod/lti:manage (editing and non-editing
+  // teachers, managers, site admins), otherwise Learner. Site admins get the system and institution
+  // Administrator roles on top.
   if (siteAdmin) return [role.instructor, role.systemAdministrator, role.institutionAdministrator];
-  return [courseRole === 'instructor' ? role.instructor : role.learner];
+  return [courseRole === 'learner' || courseRole === undefined ? role.learner : role.instructor];
 }
 
 /** Context roles only, as both LMSs list them in NRPS. */
 export function membershipRolesFor(shape: Shape, courseRole: EnrollmentDoc['role']): string[] {
   if (courseRole === 'learner') return [role.learner];
   if (courseRole === 'instructor') return [role.instructor];
-  return shape === 'canvas' ? [role.instructor, role.teachingAssistant] : [role.learner];
+  return shape === 'canvas' ? [role.instructor, role.teachingAssistant] : [role.instructor];
 }
 
 /**
@@ -113,7 +113,7 @@ function substitute(custom: Record<string, string>, values: Map<string, string>)
   return Object.fromEntries(Object.entries(custom).map(([k, v]) => [k, values.get(v) ?? v]));
 }
 
-export function platformGuid(urls: Urls, shape: Shape): string {
+function platformGuid(urls: Urls, shape: Shape): string {
   const hash = createHash('sha1').update(urls.issuer(shape)).digest('hex');
   return shape === 'canvas' ? `${hash}:canvas-lms` : hash.slice(0, 32);
 }

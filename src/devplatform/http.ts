@@ -21,7 +21,7 @@ export class PlatformError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = 'invalid_request'): PlatformError => new PlatformError(400, code, message);
+const badRequest = (message: string, code = 'invalid_request'): PlatformError => new PlatformError(400, code, message);
 export const notFound = (message: string): PlatformError => new PlatformError(404, 'not_found', message);
 
 /** Marks the error format of the routes that follow; used by the error handler. */
@@ -95,7 +95,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         status: failure.status,
         code: failure.code,
         message: failure.message,
-        base: req.baseUrl,
+        base: (res.locals.devplatformBase as string | undefined) ?? req.baseUrl,
       });
     }
   };

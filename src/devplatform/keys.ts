@@ -54,9 +54,7 @@ export function createKeyStore(models: Models, logger: Logger): KeyStore {
     const { _id, ...fields } = candidate;
     try {
       // $setOnInsert: when two processes race, both end up with the key that was stored first.
-      const stored = await models.keys
-        .findOneAndUpdate({ _id }, { $setOnInsert: fields }, { upsert: true, new: true })
-        .lean<KeyDoc>();
+      const stored = await models.keys.findOneAndUpdate({ _id }, { $setOnInsert: fields }, { upsert: true, new: true }).lean<KeyDoc>();
       if (!stored) throw new Error(`key for ${shape} was not stored`);
       if (stored.kid === kid) logger.info({ shape, kid }, `devplatform: generated the ${shape} signing key`);
       return toSigningKey(stored);

@@ -11,7 +11,7 @@ import { shapes, type Shape } from './types';
 
 const toolConfigurationClaim = 'https://purl.imsglobal.org/spec/lti-tool-configuration';
 const platformConfigurationClaim = 'https://purl.imsglobal.org/spec/lti-platform-configuration';
-export const canvasPrivacyLevel = 'https://canvas.instructure.com/lti/privacy_level';
+const canvasPrivacyLevel = 'https://canvas.instructure.com/lti/privacy_level';
 const registrationTokenTtlMs = 60 * 60_000;
 
 const httpUrl = z
@@ -86,7 +86,10 @@ function bearer(req: Request): string | undefined {
 export function onDomain(uri: string, domains: string[]): boolean {
   const url = new URL(uri);
   return domains.some((raw) => {
-    const domain = raw.replace(/^https?:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+    const domain = raw
+      .replace(/^https?:\/\//i, '')
+      .replace(/\/.*$/, '')
+      .toLowerCase();
     return url.host === domain || url.hostname === domain || url.hostname.endsWith(`.${domain}`);
   });
 }
@@ -107,7 +110,8 @@ function checkRegistration(body: unknown): ToolRegistration {
   const tool = registration[toolConfigurationClaim];
   const domains = [tool.domain, ...(tool.secondary_domains ?? [])];
   for (const uri of registration.redirect_uris) {
-    if (!onDomain(uri, domains)) throw invalidMetadata(`redirect_uris: ${uri} is not on the tool's domain ${tool.domain}`, 'invalid_redirect_uri');
+    if (!onDomain(uri, domains))
+      throw invalidMetadata(`redirect_uris: ${uri} is not on the tool's domain ${tool.domain}`, 'invalid_redirect_uri');
   }
   const onToolDomain: [string, string | undefined][] = [
     ['initiate_login_uri', registration.initiate_login_uri],
@@ -118,14 +122,17 @@ function checkRegistration(body: unknown): ToolRegistration {
     if (uri && !onDomain(uri, domains)) throw invalidMetadata(`${field}: ${uri} is not on the tool's domain ${tool.domain}`);
   }
   for (const message of tool.messages) {
-    if (!(messageTypes as readonly string[]).includes(message.type)) throw invalidMetadata(`messages: type ${message.type} is not supported`);
+    if (!(messageTypes as readonly string[]).includes(message.type))
+      throw invalidMetadata(`messages: type ${message.type} is not supported`);
   }
   return registration;
 }
 
 function newClientId(shape: Shape): string {
   // Canvas client ids are developer key ids (digits); Moodle generates 15 random characters.
-  return shape === 'canvas' ? `10000000000${randomInt(100, 1000)}${randomInt(1000, 10000)}` : randomBytes(12).toString('base64url').slice(0, 15);
+  return shape === 'canvas'
+    ? `10000000000${randomInt(100, 1000)}${randomInt(1000, 10000)}`
+    : randomBytes(12).toString('base64url').slice(0, 15);
 }
 
 function newDeploymentId(shape: Shape): string {
@@ -145,9 +152,9 @@ export function openidConfiguration(core: Core, shape: Shape): Record<string, un
     scopes_supported: ['openid', ...supportedScopes],
     response_types_supported: ['id_token'],
     response_modes_supported: ['form_post'],
-    subject_types_supported: ['public', 'pairwise'],
+    subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
-    claims_supported: ['iss', 'sub', 'aud', 'name', 'given_name', 'family_name', 'email', 'locale'],
+    claims_supported: ['iss', 'sub', 'name', 'given_name', 'family_name', 'email', 'locale'],
     [platformConfigurationClaim]: {
       product_family_code: shape,
       version: shape === 'canvas' ? 'cloud' : '4.5 (Build: 20241007)',
@@ -162,9 +169,14 @@ export function openidConfiguration(core: Core, shape: Shape): Record<string, un
 }
 
 /** Issues a one-time registration token (stored hashed) that the register endpoint will accept. */
-export async function issueRegistrationToken(core: Core, shape: Shape): Promise<string> {
+async function issueRegistrationToken(core: Core, shape: Shape): Promise<string> {
   const token = randomBytes(32).toString('base64url');
-  await core.models.registrationTokens.create({ _id: hashToken(token), shape, expiresAt: new Date(Date.now() + registrationTokenTtlMs), usedAt: null });
+  await core.models.registrationTokens.create({
+    _id: hashToken(token),
+    shape,
+    expiresAt: new Date(Date.now() + registrationTokenTtlMs),
+    usedAt: null,
+  });
   return token;
 }
 
@@ -236,7 +248,7 @@ export function registrationRoutes(core: Core, shape: Shape): Router {
         messages: toMessages(registration),
         customParameters: tool.custom_parameters ?? {},
         ...(privacy ? { privacyLevel: privacy } : {}),
-        request: registration,
+        requestJson: JSON.stringify(registration),
         createdAt: new Date(),
       };
       await core.models.registrations.create(doc);
@@ -278,9 +290,7 @@ export function createRegistrar(core: Core): () => Promise<void> {
     }
     const registration = await core.registration(shape);
     if (!registration) throw new Error(`the tool answered HTTP ${response.status} but never called the ${shape} registration endpoint`);
-    if (!body.includes('org.imsglobal.lti.close')) {
-      core.log.warn({ shape }, 'devplatform: the tool registered but its page does not post org.imsglobal.lti.close');
-    }
+    // The tool's page then posts org.imsglobal.lti.close to its opener; without a browser there is none.
   }
 
   return () => {

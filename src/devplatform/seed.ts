@@ -202,7 +202,8 @@ export function directory(): Directory {
   const users: Directory['users'] = [];
   for (const shape of shapes) {
     const docs = courseDocs(shape);
-    for (const { course } of docs) courses.push({ shape, key: course.key, contextId: course._id, title: course.title, label: course.label });
+    for (const { course } of docs)
+      courses.push({ shape, key: course.key, contextId: course._id, title: course.title, label: course.label });
     for (const person of people) {
       const user = userDoc(shape, person);
       users.push({

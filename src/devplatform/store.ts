@@ -44,8 +44,8 @@ export interface RegistrationDoc {
   messages: ToolMessage[];
   customParameters: Record<string, string>;
   privacyLevel?: string;
-  /** The registration JSON as the tool sent it (shown on the gradebook page). */
-  request: Record<string, unknown>;
+  /** The registration JSON as the tool sent it; a string because its keys are URLs full of dots. */
+  requestJson: string;
   createdAt: Date;
 }
 
@@ -257,7 +257,7 @@ export function createModels(connection: Connection): Models {
       messages: mixed,
       customParameters: mixed,
       privacyLevel: String,
-      request: mixed,
+      requestJson: String,
       createdAt: Date,
     }),
     registrationTokens: model<RegistrationTokenDoc>(connection, 'DevPlatformRegistrationToken', 'devplatform_registration_tokens', {
@@ -370,9 +370,7 @@ export function createModels(connection: Connection): Models {
 
 /** Next value of a named sequence (atomic, so concurrent creators never share an id). */
 export async function nextSequence(models: Models, name: string): Promise<number> {
-  const doc = await models.counters
-    .findOneAndUpdate({ _id: name }, { $inc: { value: 1 } }, { upsert: true, new: true })
-    .lean<CounterDoc>();
+  const doc = await models.counters.findOneAndUpdate({ _id: name }, { $inc: { value: 1 } }, { upsert: true, new: true }).lean<CounterDoc>();
   if (!doc) throw new Error(`sequence ${name} returned nothing`);
   return doc.value;
 }

@@ -4,10 +4,6 @@ export const shapes = ['canvas', 'moodle'] as const;
 /** Which LMS the platform imitates; each shape is a separate platform with its own issuer and keys. */
 export type Shape = (typeof shapes)[number];
 
-export function isShape(value: unknown): value is Shape {
-  return value === 'canvas' || value === 'moodle';
-}
-
 export interface LaunchInput {
   shape: Shape;
   /** The platform's user id (the id_token `sub`), see devPlatformDirectory(). */

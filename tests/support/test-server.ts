@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -32,20 +33,33 @@ export interface TestServer extends RunningServer {
   logs: LogCapture;
 }
 
-export async function startTestServer(
-  env: Record<string, string | undefined> = {},
-  options: { waitReady?: boolean } = {},
-): Promise<TestServer> {
+/** A port that is free right now, so TOOL_URL can name the port the server will listen on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestServer(env: Record<string, string | undefined> = {}, options: { waitReady?: boolean } = {}): Promise<TestServer> {
   const logs = new LogCapture();
+  const port = await freePort();
   const server = await startServer({
     env: {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info',
       DATA_DIR: mkdtempSync(path.join(tmpdir(), 'coachlti-test-')),
       MONGODB_URI: testDatabaseUri(),
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      TOOL_URL: `http://127.0.0.1:${port}`,
       ...env,
     },
-    listenPort: 0,
     logger: createLogger('info', logs),
   });
   if (options.waitReady ?? true) await server.ready;

@@ -1,0 +1,190 @@
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+import type { RubricLevel } from '../curriculum/content-schema';
+
+/** A coach's work on one module in one course. Answers are write-once per item within an attempt. */
+export interface StoredAnswer {
+  itemId: string;
+  kind: 'mcq' | 'reflection';
+  selected: string[];
+  text: string | undefined;
+  selfLevel: RubricLevel | undefined;
+  facultyLevel: RubricLevel | undefined;
+  facultyRatedBy: string | undefined;
+  submittedAt: Date;
+}
+
+export interface Attempt {
+  id: string;
+  userId: string;
+  courseId: string | null;
+  moduleId: string;
+  moduleVersion: number;
+  number: number;
+  status: 'in_progress' | 'completed';
+  furthestSection: number;
+  answers: StoredAnswer[];
+  startedAt: Date;
+  completedAt: Date | undefined;
+}
+
+interface AttemptDoc {
+  _id: Types.ObjectId;
+  userId: Types.ObjectId;
+  courseId: Types.ObjectId | null;
+  moduleId: string;
+  moduleVersion: number;
+  number: number;
+  status: 'in_progress' | 'completed';
+  /** Set while in progress: one open attempt per coach, course and module (unique, sparse). */
+  openKey?: string;
+  /** The idempotency key of the form that started the attempt (unique, sparse). */
+  startKey?: string;
+  furthestSection: number;
+  answers: StoredAnswer[];
+  startedAt: Date;
+  completedAt?: Date;
+}
+
+const toAttempt = (d: AttemptDoc): Attempt => ({
+  id: d._id.toHexString(),
+  userId: d.userId.toHexString(),
+  courseId: d.courseId ? d.courseId.toHexString() : null,
+  moduleId: d.moduleId,
+  moduleVersion: d.moduleVersion,
+  number: d.number,
+  status: d.status,
+  furthestSection: d.furthestSection,
+  answers: d.answers.map((a) => ({ ...a, selected: [...a.selected] })),
+  startedAt: d.startedAt,
+  completedAt: d.completedAt,
+});
+
+const oid = (id: string): Types.ObjectId => new Types.ObjectId(id);
+const openKeyOf = (userId: string, courseId: string | null, moduleId: string): string => `${userId}|${courseId ?? '-'}|${moduleId}`;
+
+export interface AttemptRepository {
+  findOpen(userId: string, courseId: string | null, moduleId: string): Promise<Attempt | null>;
+  findById(id: string): Promise<Attempt | null>;
+  listForUser(userId: string, courseId: string | null): Promise<Attempt[]>;
+  listCompletedForUser(userId: string, courseId: string | null): Promise<Attempt[]>;
+  listCompletedForCourse(courseId: string): Promise<Attempt[]>;
+  /** Opens an attempt unless one is open already (or this start key was used): returns the open one. */
+  open(input: { userId: string; courseId: string | null; moduleId: string; moduleVersion: number; startKey: string }): Promise<Attempt>;
+  /** Adds the answer if the item has none yet in this open attempt; false when it was already answered. */
+  addAnswer(attemptId: string, answer: StoredAnswer): Promise<boolean>;
+  visitSection(attemptId: string, index: number): Promise<void>;
+  /** Completes an open attempt once; false if it was already completed. */
+  complete(attemptId: string, at: Date): Promise<boolean>;
+  rateReflection(attemptId: string, itemId: string, level: RubricLevel, ratedBy: string): Promise<boolean>;
+}
+
+export function createAttemptRepository(connection: Connection): AttemptRepository {
+  const answerSchema = new Schema<StoredAnswer>(
+    {
+      itemId: String,
+      kind: String,
+      selected: [String],
+      text: String,
+      selfLevel: String,
+      facultyLevel: String,
+      facultyRatedBy: String,
+      submittedAt: Date,
+    },
+    { _id: false },
+  );
+  const model: Model<AttemptDoc> =
+    connection.models.Attempt ??
+    connection.model<AttemptDoc>(
+      'Attempt',
+      new Schema<AttemptDoc>(
+        {
+          userId: Schema.Types.ObjectId,
+          courseId: { type: Schema.Types.ObjectId, default: null },
+          moduleId: String,
+          moduleVersion: Number,
+          number: Number,
+          status: String,
+          openKey: String,
+          startKey: String,
+          furthestSection: Number,
+          answers: [answerSchema],
+          startedAt: Date,
+          completedAt: Date,
+        },
+        { collection: 'attempts', versionKey: false },
+      ),
+    );
+  const scope = (userId: string, courseId: string | null) => ({ userId: oid(userId), courseId: courseId ? oid(courseId) : null });
+
+  return {
+    async findOpen(userId, courseId, moduleId) {
+      const doc = await model.findOne({ openKey: openKeyOf(userId, courseId, moduleId) }).lean<AttemptDoc>();
+      return doc ? toAttempt(doc) : null;
+    },
+    async findById(id) {
+      if (!Types.ObjectId.isValid(id)) return null;
+      const doc = await model.findById(id).lean<AttemptDoc>();
+      return doc ? toAttempt(doc) : null;
+    },
+    async listForUser(userId, courseId) {
+      const docs = await model.find(scope(userId, courseId)).sort({ startedAt: 1 }).lean<AttemptDoc[]>();
+      return docs.map(toAttempt);
+    },
+    async listCompletedForUser(userId, courseId) {
+      const docs = await model.find({ ...scope(userId, courseId), status: 'completed' }).sort({ completedAt: 1 }).lean<AttemptDoc[]>();
+      return docs.map(toAttempt);
+    },
+    async listCompletedForCourse(courseId) {
+      const docs = await model.find({ courseId: oid(courseId), status: 'completed' }).sort({ completedAt: 1 }).lean<AttemptDoc[]>();
+      return docs.map(toAttempt);
+    },
+    async open(input) {
+      const openKey = openKeyOf(input.userId, input.courseId, input.moduleId);
+      const existing = await model.findOne({ $or: [{ openKey }, { startKey: input.startKey }] }).lean<AttemptDoc>();
+      if (existing) return toAttempt(existing);
+      const previous = await model.countDocuments({ ...scope(input.userId, input.courseId), moduleId: input.moduleId });
+      try {
+        const created = await model.create({
+          ...scope(input.userId, input.courseId),
+          moduleId: input.moduleId,
+          moduleVersion: input.moduleVersion,
+          number: previous + 1,
+          status: 'in_progress',
+          openKey,
+          startKey: input.startKey,
+          furthestSection: 0,
+          answers: [],
+          startedAt: new Date(),
+        });
+        return toAttempt(created.toObject());
+      } catch (error) {
+        // A concurrent start won the unique index: return the attempt it opened.
+        if ((error as { code?: number }).code !== 11000) throw error;
+        const winner = await model.findOne({ $or: [{ openKey }, { startKey: input.startKey }] }).lean<AttemptDoc>();
+        if (!winner) throw error;
+        return toAttempt(winner);
+      }
+    },
+    async addAnswer(attemptId, answer) {
+      const result = await model.updateOne(
+        { _id: oid(attemptId), status: 'in_progress', 'answers.itemId': { $ne: answer.itemId } },
+        { $push: { answers: answer } },
+      );
+      return result.modifiedCount === 1;
+    },
+    async visitSection(attemptId, index) {
+      await model.updateOne({ _id: oid(attemptId), status: 'in_progress' }, { $max: { furthestSection: index } });
+    },
+    async complete(attemptId, at) {
+      const result = await model.updateOne({ _id: oid(attemptId), status: 'in_progress' }, { $set: { status: 'completed', completedAt: at }, $unset: { openKey: 1 } });
+      return result.modifiedCount === 1;
+    },
+    async rateReflection(attemptId, itemId, level, ratedBy) {
+      const result = await model.updateOne(
+        { _id: oid(attemptId), answers: { $elemMatch: { itemId, kind: 'reflection' } } },
+        { $set: { 'answers.$.facultyLevel': level, 'answers.$.facultyRatedBy': ratedBy } },
+      );
+      return result.matchedCount === 1;
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Domain events: one small interface between the part of the tool that changes something and the
+ * parts that react (grade passback consumes competencyScoresChanged). In-process, awaited, in order.
+ */
+export interface CompetencyScoresChanged {
+  type: 'competencyScoresChanged';
+  platform: { issuer: string; clientId: string; deploymentId: string };
+  context: { courseId: string; contextId: string };
+  user: { userId: string; sub: string };
+  /** Why the scores changed (a completed module, a faculty rating, a resync). */
+  cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; moduleId?: string; attemptId?: string };
+  scores: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }[];
+  /** The module score of the attempt that caused the change, for the module's own line item. */
+  moduleScore?: { moduleId: string; resourceLinkId: string | undefined; lineItemUrl: string | undefined; score: number; pendingFacultyRating: boolean };
+  /** When the scores were computed: the timestamp the LMS gets, never "now" at send time. */
+  computedAt: Date;
+}
+
+export type DomainEvent = CompetencyScoresChanged;
+
+export type EventHandler<E extends DomainEvent = DomainEvent> = (event: E) => Promise<void>;
+
+export interface EventBus {
+  publish(event: DomainEvent): Promise<void>;
+  subscribe<T extends DomainEvent['type']>(type: T, handler: EventHandler<Extract<DomainEvent, { type: T }>>): void;
+}
+
+export function createEventBus(): EventBus {
+  const handlers = new Map<string, EventHandler[]>();
+  return {
+    async publish(event) {
+      for (const handler of handlers.get(event.type) ?? []) await handler(event);
+    },
+    subscribe(type, handler) {
+      handlers.set(type, [...(handlers.get(type) ?? []), handler as EventHandler]);
+    },
+  };
+}
