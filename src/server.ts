@@ -29,7 +29,7 @@ import { createLaunchHandler } from './lti/launch-service';
 import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
 import { createLoginAttempts } from './lti/login-attempts';
 import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
-import { createRefusalRenderer, ltiRoutes } from './lti/lti-routes';
+import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
 import { createRosterService } from './lti/nrps';
 import { createPlatformClient, type PlatformClient } from './lti/platform-client';
 import { createPlatformRegistry, type PlatformRegistry } from './lti/platform-registry';
@@ -102,7 +102,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     events,
     logger,
   });
-  const renderRefusal = createRefusalRenderer(loginAttempts, urls);
+  const onRefused = createRefusalHandler(loginAttempts, urls);
   const validator = createIdTokenValidator({
     jwks: new JwksCache(),
     nonces: createNonceStore(connection),
@@ -115,7 +115,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     secureCookies: config.secureCookies,
     validator,
     onLaunch: createLaunchHandler({ records, catalog }),
-    onRefused: renderRefusal,
+    onRefused,
   });
   const platformClient = createPlatformClient({ provider: lti, logger });
   const roster = createRosterService({ client: platformClient });

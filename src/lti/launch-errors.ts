@@ -1,3 +1,5 @@
+import { AppError } from '../shared/errors';
+
 /**
  * What a person sees when a launch is refused: one status and one plain sentence per reason.
  * The LMS administrator can act on the code shown at the bottom of the page.
@@ -36,4 +38,22 @@ const views: Record<string, RefusalView> = {
 
 export function refusalView(code: string): RefusalView {
   return views[code] ?? { status: 401, title: 'Launch refused', message: 'The launch could not be verified.' };
+}
+
+/** A refused LTI request, rendered by the one error handler (an HTML page or JSON). */
+export class LaunchRefusal extends AppError {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  constructor(
+    code: string,
+    /** Offered when cookies were blocked: the same login, started again in a top-level window. */
+    readonly newWindowUrl?: string,
+  ) {
+    const view = refusalView(code);
+    super(view.message);
+    this.status = view.status;
+    this.code = code;
+    this.title = view.title;
+  }
 }

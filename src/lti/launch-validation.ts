@@ -126,7 +126,13 @@ export function createIdTokenValidator(deps: ValidatorDeps) {
     if (azp && !audiences.includes(azp)) throw new LaunchRefusedError('AZP_DOES_NOT_MATCH');
     const candidate = azp ?? audiences[0];
     const platform = candidate ? await deps.lookupPlatform(unverified.iss, candidate) : null;
-    if (!platform) throw new LaunchRefusedError('UNREGISTERED_PLATFORM');
+    if (!platform) {
+      // azp names another party although we are among the audiences: the token is not for us.
+      for (const aud of audiences) {
+        if (azp && aud !== azp && (await deps.lookupPlatform(unverified.iss, aud))) throw new LaunchRefusedError('AZP_DOES_NOT_MATCH');
+      }
+      throw new LaunchRefusedError('UNREGISTERED_PLATFORM');
+    }
     if (!platform.active) throw new LaunchRefusedError('PLATFORM_NOT_ACTIVATED');
 
     let payload: JWTPayload;

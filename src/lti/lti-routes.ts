@@ -1,9 +1,8 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { ServiceUnavailableError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
-import { wantsJson } from '../web/error-handler';
 import { registerDynamically, registrationQuerySchema, type DynamicRegistrationDeps } from './dynamic-registration';
-import { refusalView } from './launch-errors';
+import { LaunchRefusal } from './launch-errors';
 import type { LoginAttempts } from './login-attempts';
 import type { LtiProvider } from './ltijs-adapter';
 import { BadRequestError } from '../shared/errors';
@@ -18,28 +17,22 @@ export interface LtiRoutesDeps {
   isReady(): boolean;
 }
 
-/** Renders a refused launch or login: status and text per reason, "open in a new window" for cookies. */
-export function createRefusalRenderer(loginAttempts: LoginAttempts, urls: ToolUrls) {
-  return function renderRefusal(code: string, req: Request, res: Response): void {
-    const view = refusalView(code);
-    req.log.warn({ code, status: view.status }, 'LTI request refused');
-    const respond = (newWindowUrl?: string): void => {
-      res.status(view.status);
-      if (wantsJson(req)) {
-        res.json({ error: { code, message: view.message } });
-        return;
-      }
-      res.render('error', { pageTitle: view.title, title: view.title, message: view.message, code, status: view.status, newWindowUrl });
-    };
+/**
+ * Turns a refusal from ltijs into a LaunchRefusal for the error handler. It must leave ltijs's
+ * sub-app through `next` (rendering there would use ltijs's app, which has no views).
+ */
+export function createRefusalHandler(loginAttempts: LoginAttempts, urls: ToolUrls) {
+  return function onRefused(code: string, req: Request, _res: Response, next: NextFunction): void {
+    req.log.warn({ code }, 'LTI request refused');
     const state = typeof (req.body as { state?: unknown } | undefined)?.state === 'string' ? (req.body as { state: string }).state : undefined;
     if (code !== 'MISSING_VALIDATION_COOKIE' || !state) {
-      respond();
+      next(new LaunchRefusal(code));
       return;
     }
     loginAttempts
       .find(state)
-      .then((params) => respond(params ? `${urls.login}?${new URLSearchParams(params as Record<string, string>).toString()}` : undefined))
-      .catch(() => respond());
+      .then((params) => next(new LaunchRefusal(code, params ? `${urls.login}?${new URLSearchParams(params as Record<string, string>).toString()}` : undefined)))
+      .catch(() => next(new LaunchRefusal(code)));
   };
 }
 

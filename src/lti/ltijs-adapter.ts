@@ -73,7 +73,11 @@ const ltijsAuth = require('ltijs/dist/Utils/Auth') as LtijsAuth;
 
 /** Validators by ltijs Database instance: each provider we create routes validation to its own. */
 const validators = new WeakMap<object, IdTokenValidator>();
-const launchSlot = new AsyncLocalStorage<{ launch?: ValidatedLaunch }>();
+/**
+ * Per request through ltijs: the launch our validator accepted, and the way back out to our app
+ * (ltijs calls some handlers without `next`, and leaving must restore express's req/res prototypes).
+ */
+const launchSlot = new AsyncLocalStorage<{ launch?: ValidatedLaunch; exit: NextFunction }>();
 
 ltijsAuth.validateToken = async (token, _devMode, validationParameters, _getPlatform, _key, database) => {
   const validate = validators.get(database);
@@ -104,7 +108,7 @@ export interface LtiProviderOptions {
   /** A validated launch (resource link or deep linking) ready for the tool. */
   onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void>;
   /** ltijs refused the request before or during validation: code as in LaunchRefusal or an ltijs code. */
-  onRefused(code: string, req: Request, res: Response): void;
+  onRefused(code: string, req: Request, res: Response, next: NextFunction): void;
 }
 
 export interface LtiProvider {
@@ -166,22 +170,27 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
   );
   validators.set(provider.Database, options.validator);
 
+  const exitOf = (fallback: NextFunction | undefined): NextFunction => {
+    const exit = launchSlot.getStore()?.exit ?? fallback;
+    if (!exit) throw new Error('ltijs handler called outside a CoachLTI request');
+    return exit;
+  };
   const handleLaunch: LtijsLaunchHandler = (_token, req, res, next) => {
     const launch = launchSlot.getStore()?.launch;
     if (!launch) {
-      options.onRefused('NO_LTIK_OR_IDTOKEN_FOUND', req, res);
+      options.onRefused('NO_LTIK_OR_IDTOKEN_FOUND', req, res, exitOf(next));
       return;
     }
-    options.onLaunch(launch, req, res).catch(next);
+    options.onLaunch(launch, req, res).catch(exitOf(next));
   };
   provider.onConnect(handleLaunch);
   provider.onDeepLinking(handleLaunch);
   const refusal =
     (fallback: string): LtijsHandler =>
-    (req, res) => {
+    (req, res, next) => {
       const locals = res.locals as { err?: { details?: { message?: unknown } } };
       const code = locals.err?.details?.message;
-      options.onRefused(typeof code === 'string' ? code : fallback, req, res);
+      options.onRefused(typeof code === 'string' ? code : fallback, req, res, exitOf(next));
     };
   provider.onInvalidToken(refusal('INVALID_TOKEN'));
   provider.onSessionTimeout(refusal('SESSION_NOT_FOUND'));
@@ -191,7 +200,15 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
   // Every request through ltijs gets a slot where the validator leaves the launch it accepted.
   const ltijsApp = provider.app;
   const app = ((req: Request, res: Response, next: NextFunction) => {
-    launchSlot.run({}, () => ltijsApp(req, res, next));
+    const requestProto: unknown = Object.getPrototypeOf(req);
+    const responseProto: unknown = Object.getPrototypeOf(res);
+    // ltijs's express app re-parents req/res to itself; as express does for mounted apps, restore ours on the way out.
+    const exit: NextFunction = (error?: unknown) => {
+      Object.setPrototypeOf(req, requestProto as object);
+      Object.setPrototypeOf(res, responseProto as object);
+      next(error);
+    };
+    launchSlot.run({ exit }, () => ltijsApp(req, res, exit));
   }) as unknown as Express;
 
   const getPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {

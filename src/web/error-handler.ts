@@ -25,11 +25,20 @@ interface ErrorView {
   title: string;
   message: string;
   details?: readonly string[];
+  newWindowUrl?: string;
 }
 
 function toView(error: unknown): ErrorView {
   if (error instanceof AppError) {
-    return { status: error.status, code: error.code, title: titleFor(error.status), message: error.message, details: error.details };
+    const extra = error as AppError & { title?: string; newWindowUrl?: string };
+    return {
+      status: error.status,
+      code: error.code,
+      title: extra.title ?? titleFor(error.status),
+      message: error.message,
+      details: error.details,
+      newWindowUrl: extra.newWindowUrl,
+    };
   }
   if (error instanceof Error && isDatabaseUnavailable(error)) {
     return {

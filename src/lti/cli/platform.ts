@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     secureCookies: config.secureCookies,
     validator: createIdTokenValidator({ jwks: new JwksCache(), nonces: createNonceStore(connection), registry, lookupPlatform: async () => null }),
     onLaunch: async () => undefined,
-    onRefused: () => undefined,
+    onRefused: (_code, _req, _res, next) => next(),
   });
   await provider.deploy();
   const out = (line: string): void => {
