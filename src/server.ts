@@ -45,6 +45,8 @@ export interface StartOptions {
   /** Overrides config.port; 0 picks a free port. */
   listenPort?: number;
   logger?: Logger;
+  /** Knobs tests and benchmarks turn; production uses the defaults. */
+  tuning?: { rosterPageSize?: number };
 }
 
 export interface RunningServer {
@@ -118,7 +120,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onRefused,
   });
   const platformClient = createPlatformClient({ provider: lti, logger });
-  const roster = createRosterService({ client: platformClient });
+  const roster = createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize });
   const devPlatform = config.devPlatformEnabled
     ? createDevPlatform({ connection, toolUrl: config.toolUrl, platformUrl: `${config.toolUrl}/dev/platform`, logger })
     : undefined;

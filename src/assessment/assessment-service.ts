@@ -55,7 +55,8 @@ export function createAssessmentService(deps: AssessmentDeps) {
 
   async function ownAttempt(coach: Coach, attemptId: string): Promise<Attempt> {
     const attempt = await deps.attempts.findById(attemptId);
-    if (!attempt || attempt.userId !== coach.userId || attempt.courseId !== coach.courseId) throw new NotFoundError('There is no such attempt.');
+    if (!attempt || attempt.userId !== coach.userId || attempt.courseId !== coach.courseId)
+      throw new NotFoundError('There is no such attempt.');
     return attempt;
   }
 
@@ -68,22 +69,35 @@ export function createAssessmentService(deps: AssessmentDeps) {
   }
 
   /** Recomputes the coach's course scores from every completed attempt, stores them and publishes the event. */
-  async function recompute(coach: Coach, cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; attempt?: Attempt }): Promise<ScoreSnapshot> {
+  async function recompute(
+    coach: Coach,
+    cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; attempt?: Attempt },
+  ): Promise<ScoreSnapshot> {
     const completed = await deps.attempts.listCompletedForUser(coach.userId, coach.courseId);
     const scoring: CompletedAttempt[] = [];
     for (const attempt of completed) {
-      scoring.push({ moduleId: attempt.moduleId, module: await moduleOf(attempt), completedAt: attempt.completedAt ?? attempt.startedAt, answers: toScoringAnswers(attempt.answers) });
+      scoring.push({
+        moduleId: attempt.moduleId,
+        module: await moduleOf(attempt),
+        completedAt: attempt.completedAt ?? attempt.startedAt,
+        answers: toScoringAnswers(attempt.answers),
+      });
     }
     const computedAt = now();
     const snapshot: ScoreSnapshot = { userId: coach.userId, courseId: coach.courseId, scores: courseCompetencyScores(scoring), computedAt };
     await deps.scores.save(snapshot);
 
-    const [user, course] = await Promise.all([deps.records.findUser(coach.userId), coach.courseId ? deps.records.findCourse(coach.courseId) : null]);
+    const [user, course] = await Promise.all([
+      deps.records.findUser(coach.userId),
+      coach.courseId ? deps.records.findCourse(coach.courseId) : null,
+    ]);
     if (!user || !course) return snapshot; // No LMS course: nothing to send anywhere.
     let moduleScore;
     if (cause.attempt) {
       const link = coach.resourceLinkId ? await deps.records.findResourceLink(coach.resourceLinkId) : null;
-      const counted = scoring.find((s) => s.moduleId === cause.attempt?.moduleId && s.completedAt.getTime() === cause.attempt.completedAt?.getTime());
+      const counted = scoring.find(
+        (s) => s.moduleId === cause.attempt?.moduleId && s.completedAt.getTime() === cause.attempt.completedAt?.getTime(),
+      );
       if (counted && link?.moduleId === cause.attempt.moduleId) {
         moduleScore = {
           moduleId: cause.attempt.moduleId,
@@ -100,7 +114,13 @@ export function createAssessmentService(deps: AssessmentDeps) {
       context: { courseId: course.id, contextId: course.contextId },
       user: { userId: user.id, sub: user.sub },
       cause: { kind: cause.kind, moduleId: cause.attempt?.moduleId, attemptId: cause.attempt?.id },
-      scores: snapshot.scores.map((s) => ({ competencyId: s.competencyId, score: s.score, level: s.level, modules: s.modules, pendingFacultyRating: s.pendingFacultyRating })),
+      scores: snapshot.scores.map((s) => ({
+        competencyId: s.competencyId,
+        score: s.score,
+        level: s.level,
+        modules: s.modules,
+        pendingFacultyRating: s.pendingFacultyRating,
+      })),
       moduleScore,
       computedAt,
     };
@@ -144,9 +164,27 @@ export function createAssessmentService(deps: AssessmentDeps) {
         if (selected.length === 0) throw new BadRequestError('Choose an answer before submitting.');
         if (selected.some((s) => !valid.has(s))) throw new BadRequestError('That option is not part of the question.');
         if (!item.multiple && selected.length !== 1) throw new BadRequestError('Choose one answer.');
-        stored = { itemId, kind: 'mcq', selected: selected.sort(), text: undefined, selfLevel: undefined, facultyLevel: undefined, facultyRatedBy: undefined, submittedAt: now() };
+        stored = {
+          itemId,
+          kind: 'mcq',
+          selected: selected.sort(),
+          text: undefined,
+          selfLevel: undefined,
+          facultyLevel: undefined,
+          facultyRatedBy: undefined,
+          submittedAt: now(),
+        };
       } else if (input.kind === 'reflection') {
-        stored = { itemId, kind: 'reflection', selected: [], text: input.text, selfLevel: input.selfLevel, facultyLevel: undefined, facultyRatedBy: undefined, submittedAt: now() };
+        stored = {
+          itemId,
+          kind: 'reflection',
+          selected: [],
+          text: input.text,
+          selfLevel: input.selfLevel,
+          facultyLevel: undefined,
+          facultyRatedBy: undefined,
+          submittedAt: now(),
+        };
       } else {
         throw new BadRequestError('The answer does not fit the question.');
       }
@@ -155,7 +193,8 @@ export function createAssessmentService(deps: AssessmentDeps) {
     },
 
     async visit(attempt: Attempt, sectionIndex: number): Promise<void> {
-      if (attempt.status === 'in_progress' && sectionIndex > attempt.furthestSection) await deps.attempts.visitSection(attempt.id, sectionIndex);
+      if (attempt.status === 'in_progress' && sectionIndex > attempt.furthestSection)
+        await deps.attempts.visitSection(attempt.id, sectionIndex);
     },
 
     /** Finishes the attempt (all items answered) and recomputes scores; finishing twice changes nothing. */
@@ -171,15 +210,28 @@ export function createAssessmentService(deps: AssessmentDeps) {
       return finished;
     },
 
-    async rateReflection(rater: { userId: string; courseId: string }, attemptId: string, itemId: string, level: RubricLevel): Promise<void> {
+    async rateReflection(
+      rater: { userId: string; courseId: string },
+      attemptId: string,
+      itemId: string,
+      level: RubricLevel,
+    ): Promise<void> {
       const attempt = await deps.attempts.findById(attemptId);
       if (!attempt || attempt.courseId !== rater.courseId) throw new NotFoundError('There is no such reflection in this course.');
-      if (!(await deps.attempts.rateReflection(attemptId, itemId, level, rater.userId))) throw new NotFoundError('There is no such reflection.');
+      if (!(await deps.attempts.rateReflection(attemptId, itemId, level, rater.userId)))
+        throw new NotFoundError('There is no such reflection.');
       const course = await deps.records.findCourse(rater.courseId);
       if (!course) throw new ForbiddenError('The course is unknown.');
       if (attempt.status === 'completed') {
         await recompute(
-          { userId: attempt.userId, courseId: attempt.courseId, issuer: course.issuer, clientId: course.clientId, deploymentId: course.deploymentId, resourceLinkId: undefined },
+          {
+            userId: attempt.userId,
+            courseId: attempt.courseId,
+            issuer: course.issuer,
+            clientId: course.clientId,
+            deploymentId: course.deploymentId,
+            resourceLinkId: undefined,
+          },
           { kind: 'faculty-rating' },
         );
       }
@@ -205,7 +257,14 @@ export function createAssessmentService(deps: AssessmentDeps) {
 
 export type AssessmentService = ReturnType<typeof createAssessmentService>;
 
-export function coachFromSession(launch: { userId: string; courseId: string | undefined; issuer: string; clientId: string; deploymentId: string; resourceLinkId: string | undefined }): Coach {
+export function coachFromSession(launch: {
+  userId: string;
+  courseId: string | undefined;
+  issuer: string;
+  clientId: string;
+  deploymentId: string;
+  resourceLinkId: string | undefined;
+}): Coach {
   return {
     userId: launch.userId,
     courseId: launch.courseId ?? null,

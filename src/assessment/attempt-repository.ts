@@ -131,11 +131,17 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
       return docs.map(toAttempt);
     },
     async listCompletedForUser(userId, courseId) {
-      const docs = await model.find({ ...scope(userId, courseId), status: 'completed' }).sort({ completedAt: 1 }).lean<AttemptDoc[]>();
+      const docs = await model
+        .find({ ...scope(userId, courseId), status: 'completed' })
+        .sort({ completedAt: 1 })
+        .lean<AttemptDoc[]>();
       return docs.map(toAttempt);
     },
     async listCompletedForCourse(courseId) {
-      const docs = await model.find({ courseId: oid(courseId), status: 'completed' }).sort({ completedAt: 1 }).lean<AttemptDoc[]>();
+      const docs = await model
+        .find({ courseId: oid(courseId), status: 'completed' })
+        .sort({ completedAt: 1 })
+        .lean<AttemptDoc[]>();
       return docs.map(toAttempt);
     },
     async open(input) {
@@ -176,7 +182,10 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
       await model.updateOne({ _id: oid(attemptId), status: 'in_progress' }, { $max: { furthestSection: index } });
     },
     async complete(attemptId, at) {
-      const result = await model.updateOne({ _id: oid(attemptId), status: 'in_progress' }, { $set: { status: 'completed', completedAt: at }, $unset: { openKey: 1 } });
+      const result = await model.updateOne(
+        { _id: oid(attemptId), status: 'in_progress' },
+        { $set: { status: 'completed', completedAt: at }, $unset: { openKey: 1 } },
+      );
       return result.modifiedCount === 1;
     },
     async rateReflection(attemptId, itemId, level, ratedBy) {

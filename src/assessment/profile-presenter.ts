@@ -23,7 +23,17 @@ export interface ProfileView {
 
 type SvgElement =
   | { kind: 'domain'; y: number; text: string }
-  | { kind: 'row'; y: number; label: string; barWidth: number; barX: number; scoreLabel: string; scoreX: number; levelClass: string; trackWidth: number };
+  | {
+      kind: 'row';
+      y: number;
+      label: string;
+      barWidth: number;
+      barX: number;
+      scoreLabel: string;
+      scoreX: number;
+      levelClass: string;
+      trackWidth: number;
+    };
 
 function escapeDesc(rows: ProfileRow[]): string {
   return rows.map((r) => `${r.id} ${r.name}: ${r.score === undefined ? 'not assessed yet' : `${r.scoreText}, ${r.level}`}`).join('; ');
@@ -73,7 +83,7 @@ export function presentProfile(framework: Framework, scores: readonly Competency
         barWidth: r.score === undefined ? 0 : Math.max(2, Math.round((r.score / 100) * trackWidth)),
         scoreLabel: r.score === undefined ? 'not assessed' : `${Math.round(r.score)} · ${r.level}`,
         scoreX: labelWidth + trackWidth + 8,
-        levelClass: r.score === undefined ? 'lvl-none' : `lvl-${(byId.get(r.id)?.level ?? 'none')}`,
+        levelClass: r.score === undefined ? 'lvl-none' : `lvl-${byId.get(r.id)?.level ?? 'none'}`,
       });
     }
   }

@@ -32,7 +32,12 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     connection.model<SnapshotDoc>(
       'CompetencyScoreSnapshot',
       new Schema<SnapshotDoc>(
-        { userId: Schema.Types.ObjectId, courseId: { type: Schema.Types.ObjectId, default: null }, scores: Schema.Types.Mixed, computedAt: Date },
+        {
+          userId: Schema.Types.ObjectId,
+          courseId: { type: Schema.Types.ObjectId, default: null },
+          scores: Schema.Types.Mixed,
+          computedAt: Date,
+        },
         { collection: 'competency_scores', versionKey: false },
       ),
     );
@@ -47,7 +52,10 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     connection.models.DomainEventRecord ??
     connection.model<EventDoc>(
       'DomainEventRecord',
-      new Schema<EventDoc>({ type: String, userId: String, courseId: String, payload: Schema.Types.Mixed, recordedAt: Date }, { collection: 'domain_events', versionKey: false }),
+      new Schema<EventDoc>(
+        { type: String, userId: String, courseId: String, payload: Schema.Types.Mixed, recordedAt: Date },
+        { collection: 'domain_events', versionKey: false },
+      ),
     );
   const toSnapshot = (d: SnapshotDoc): ScoreSnapshot => ({
     userId: d.userId.toHexString(),
@@ -55,7 +63,10 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     scores: d.scores,
     computedAt: d.computedAt,
   });
-  const key = (userId: string, courseId: string | null) => ({ userId: new Types.ObjectId(userId), courseId: courseId ? new Types.ObjectId(courseId) : null });
+  const key = (userId: string, courseId: string | null) => ({
+    userId: new Types.ObjectId(userId),
+    courseId: courseId ? new Types.ObjectId(courseId) : null,
+  });
 
   return {
     async save(snapshot) {
@@ -65,7 +76,11 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
         { $set: { scores: snapshot.scores, computedAt: snapshot.computedAt } },
       );
       await snapshots
-        .updateOne(key(snapshot.userId, snapshot.courseId), { $setOnInsert: { scores: snapshot.scores, computedAt: snapshot.computedAt } }, { upsert: true })
+        .updateOne(
+          key(snapshot.userId, snapshot.courseId),
+          { $setOnInsert: { scores: snapshot.scores, computedAt: snapshot.computedAt } },
+          { upsert: true },
+        )
         .catch((error: { code?: number }) => {
           if (error.code !== 11000) throw error;
         });
@@ -79,7 +94,13 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
       return docs.map(toSnapshot);
     },
     async recordEvent(event) {
-      await events.create({ type: event.type, userId: event.user.userId, courseId: event.context.courseId, payload: event, recordedAt: new Date() });
+      await events.create({
+        type: event.type,
+        userId: event.user.userId,
+        courseId: event.context.courseId,
+        payload: event,
+        recordedAt: new Date(),
+      });
     },
     async countEvents(filter) {
       return events.countDocuments({ type: filter.type, ...(filter.userId ? { userId: filter.userId } : {}) });

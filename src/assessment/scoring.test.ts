@@ -27,12 +27,27 @@ function fixture(retakePolicy: 'latest' | 'best' = 'latest', id = 'M01'): Module
     estimatedMinutes: 20,
     retakePolicy,
     objectives: [
-      { id: `${id}.O1`, text: 'o1', competencies: [{ id: 'C1.1', weight: 1 }, { id: 'C2.1', weight: 0.5 }] },
+      {
+        id: `${id}.O1`,
+        text: 'o1',
+        competencies: [
+          { id: 'C1.1', weight: 1 },
+          { id: 'C2.1', weight: 0.5 },
+        ],
+      },
       { id: `${id}.O2`, text: 'o2', competencies: [{ id: 'C2.1', weight: 1 }] },
     ],
     sections: [{ id: 's1', title: 's', kind: 'reading', body: 'b' }],
     items: [
-      { id: `${id}.Q1`, kind: 'mcq', section: 's1', objectives: [`${id}.O1`], multiple: false, stem: 'q', options: [opt('a', false), opt('b', true), opt('c', false)] },
+      {
+        id: `${id}.Q1`,
+        kind: 'mcq',
+        section: 's1',
+        objectives: [`${id}.O1`],
+        multiple: false,
+        stem: 'q',
+        options: [opt('a', false), opt('b', true), opt('c', false)],
+      },
       {
         id: `${id}.Q2`,
         kind: 'mcq',
@@ -171,8 +186,18 @@ describe('properties', () => {
   const optionIds = ['a', 'b', 'c', 'd', 'e'];
   const selection = fc.subarray(optionIds);
   const level = fc.constantFrom('novice' as const, 'developing' as const, 'proficient' as const, 'expert' as const);
-  const answersArb = fc.record({ q1: fc.subarray(['a', 'b', 'c']), q2: selection, self: level, faculty: fc.option(level, { nil: undefined }) });
-  const toAnswers = (a: { q1: string[]; q2: string[]; self: 'novice' | 'developing' | 'proficient' | 'expert'; faculty: 'novice' | 'developing' | 'proficient' | 'expert' | undefined }): Answer[] => [
+  const answersArb = fc.record({
+    q1: fc.subarray(['a', 'b', 'c']),
+    q2: selection,
+    self: level,
+    faculty: fc.option(level, { nil: undefined }),
+  });
+  const toAnswers = (a: {
+    q1: string[];
+    q2: string[];
+    self: 'novice' | 'developing' | 'proficient' | 'expert';
+    faculty: 'novice' | 'developing' | 'proficient' | 'expert' | undefined;
+  }): Answer[] => [
     { kind: 'mcq', itemId: 'M01.Q1', selected: a.q1 },
     { kind: 'mcq', itemId: 'M01.Q2', selected: a.q2 },
     { kind: 'reflection', itemId: 'M01.R1', selfLevel: a.self, facultyLevel: a.faculty },
@@ -213,6 +238,12 @@ describe('properties', () => {
   });
 
   test('scoring is deterministic: the same answers always give the same scores', () => {
-    fc.assert(fc.property(answersArb, (a) => expect(aggregateCompetencies(competencyEvidence(mod, toAnswers(a)))).toEqual(aggregateCompetencies(competencyEvidence(mod, toAnswers(a))))));
+    fc.assert(
+      fc.property(answersArb, (a) =>
+        expect(aggregateCompetencies(competencyEvidence(mod, toAnswers(a)))).toEqual(
+          aggregateCompetencies(competencyEvidence(mod, toAnswers(a))),
+        ),
+      ),
+    );
   });
 });

@@ -91,7 +91,12 @@ export function scoreItems(module: ModuleFile, answers: readonly Answer[]): Item
     const item = items.get(answer.itemId);
     if (!item || item.kind !== answer.kind) continue;
     if (item.kind === 'mcq' && answer.kind === 'mcq') {
-      scores.push({ itemId: item.id, score: scoreMcq(item.options, item.multiple, answer.selected), weight: 1, pendingFacultyRating: false });
+      scores.push({
+        itemId: item.id,
+        score: scoreMcq(item.options, item.multiple, answer.selected),
+        weight: 1,
+        pendingFacultyRating: false,
+      });
     } else if (answer.kind === 'reflection') {
       scores.push({ itemId: item.id, ...scoreReflection(answer.selfLevel, answer.facultyLevel) });
     }
@@ -143,7 +148,14 @@ export function competencyEvidence(module: ModuleFile, answers: readonly Answer[
     if (!scored) continue;
     const pending = module.items.some((i) => pendingItems.has(i.id) && i.objectives.includes(objective.id));
     for (const c of objective.competencies) {
-      evidence.push({ competencyId: c.id, moduleId: module.id, objectiveId: objective.id, score: scored.score, weight: c.weight, pendingFacultyRating: pending });
+      evidence.push({
+        competencyId: c.id,
+        moduleId: module.id,
+        objectiveId: objective.id,
+        score: scored.score,
+        weight: c.weight,
+        pendingFacultyRating: pending,
+      });
     }
   }
   return evidence;
@@ -161,7 +173,10 @@ export interface CompetencyScore {
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 
-export function aggregateCompetencies(evidence: readonly CompetencyEvidence[], thresholds: LevelThresholds = defaultThresholds): CompetencyScore[] {
+export function aggregateCompetencies(
+  evidence: readonly CompetencyEvidence[],
+  thresholds: LevelThresholds = defaultThresholds,
+): CompetencyScore[] {
   const groups = new Map<string, CompetencyEvidence[]>();
   for (const e of evidence) groups.set(e.competencyId, [...(groups.get(e.competencyId) ?? []), e]);
   const out: CompetencyScore[] = [];
@@ -218,7 +233,10 @@ export function countingAttempts(attempts: readonly CompletedAttempt[]): Complet
 }
 
 /** Per course: every module the coach completed there, each by its retake policy, pooled per competency. */
-export function courseCompetencyScores(attempts: readonly CompletedAttempt[], thresholds: LevelThresholds = defaultThresholds): CompetencyScore[] {
+export function courseCompetencyScores(
+  attempts: readonly CompletedAttempt[],
+  thresholds: LevelThresholds = defaultThresholds,
+): CompetencyScore[] {
   return aggregateCompetencies(
     countingAttempts(attempts).flatMap((a) => competencyEvidence(a.module, a.answers)),
     thresholds,

@@ -101,7 +101,10 @@ interface ResourceLinkDoc {
 }
 
 function model<T>(connection: Connection, name: string, collection: string, definition: Record<string, unknown>): Model<T> {
-  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, new Schema<T>(definition, { collection, versionKey: false }));
+  return (
+    (connection.models[name] as Model<T> | undefined) ??
+    connection.model<T>(name, new Schema<T>(definition, { collection, versionKey: false }))
+  );
 }
 
 const toCourse = (d: CourseDoc): CourseRecord => ({
@@ -116,7 +119,14 @@ const toCourse = (d: CourseDoc): CourseRecord => ({
   agsScopes: d.agsScopes,
   membershipsUrl: d.membershipsUrl,
 });
-const toUser = (d: UserDoc): UserRecord => ({ id: d._id.toHexString(), issuer: d.issuer, clientId: d.clientId, sub: d.sub, name: d.name, email: d.email });
+const toUser = (d: UserDoc): UserRecord => ({
+  id: d._id.toHexString(),
+  issuer: d.issuer,
+  clientId: d.clientId,
+  sub: d.sub,
+  name: d.name,
+  email: d.email,
+});
 const toMembership = (d: MembershipDoc): MembershipRecord => ({
   id: d._id.toHexString(),
   courseId: d.courseId.toHexString(),
@@ -205,7 +215,13 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
         users,
         { issuer, clientId, sub: launch.user.sub },
         {
-          $set: { name: launch.user.name, givenName: launch.user.givenName, familyName: launch.user.familyName, email: launch.user.email, lastLaunchAt: now },
+          $set: {
+            name: launch.user.name,
+            givenName: launch.user.givenName,
+            familyName: launch.user.familyName,
+            email: launch.user.email,
+            lastLaunchAt: now,
+          },
           $setOnInsert: { createdAt: now },
         },
       );
@@ -221,13 +237,20 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
       if (launch.ags?.lineItemsUrl) courseSet.lineItemsUrl = launch.ags.lineItemsUrl;
       if (launch.ags) courseSet.agsScopes = launch.ags.scopes;
       if (launch.nrps) courseSet.membershipsUrl = launch.nrps.membershipsUrl;
-      const course = await upsertOne(courses, { issuer, clientId, contextId: launch.context.id }, { $set: courseSet, $setOnInsert: { createdAt: now } });
+      const course = await upsertOne(
+        courses,
+        { issuer, clientId, contextId: launch.context.id },
+        { $set: courseSet, $setOnInsert: { createdAt: now } },
+      );
 
       const roles = summarizeRoles(launch.roles);
       const membership = await upsertOne(
         memberships,
         { courseId: course._id, userId: user._id },
-        { $set: { roles: launch.roles, view: roles.view, isLearner: roles.isLearner, lastLaunchAt: now }, $setOnInsert: { createdAt: now } },
+        {
+          $set: { roles: launch.roles, view: roles.view, isLearner: roles.isLearner, lastLaunchAt: now },
+          $setOnInsert: { createdAt: now },
+        },
       );
 
       let resourceLink: ResourceLinkDoc | undefined;
@@ -235,9 +258,18 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
         const linkSet: Record<string, unknown> = { title: launch.resourceLink.title };
         if (moduleIdFromLink) linkSet.moduleId = moduleIdFromLink;
         if (launch.ags?.lineItemUrl) linkSet.lineItemUrl = launch.ags.lineItemUrl;
-        resourceLink = await upsertOne(links, { courseId: course._id, resourceLinkId: launch.resourceLink.id }, { $set: linkSet, $setOnInsert: { createdAt: now } });
+        resourceLink = await upsertOne(
+          links,
+          { courseId: course._id, resourceLinkId: launch.resourceLink.id },
+          { $set: linkSet, $setOnInsert: { createdAt: now } },
+        );
       }
-      return { user: toUser(user), course: toCourse(course), membership: toMembership(membership), resourceLink: resourceLink ? toLink(resourceLink) : undefined };
+      return {
+        user: toUser(user),
+        course: toCourse(course),
+        membership: toMembership(membership),
+        resourceLink: resourceLink ? toLink(resourceLink) : undefined,
+      };
     },
     async findCourse(courseId) {
       if (!Types.ObjectId.isValid(courseId)) return null;

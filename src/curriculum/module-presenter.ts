@@ -28,7 +28,13 @@ function itemView(item: Item, answer: StoredAnswer | undefined): ItemView {
     const options = item.options.map((o) => {
       const base = { id: o.id, text: o.text, inputId: `${anchor}-${o.id}`, chosen: chosen.has(o.id) };
       if (!answer) return base;
-      const verdict = o.correct ? (chosen.has(o.id) ? 'Correct choice' : 'Also correct') : chosen.has(o.id) ? 'Not the best choice' : undefined;
+      const verdict = o.correct
+        ? chosen.has(o.id)
+          ? 'Correct choice'
+          : 'Also correct'
+        : chosen.has(o.id)
+          ? 'Not the best choice'
+          : undefined;
       return { ...base, correct: o.correct, feedback: o.feedback, verdict };
     });
     const allRight = answer ? item.options.every((o) => o.correct === chosen.has(o.id)) : false;
@@ -40,7 +46,11 @@ function itemView(item: Item, answer: StoredAnswer | undefined): ItemView {
       stem: item.stem,
       answered: Boolean(answer),
       options,
-      resultLabel: answer ? (allRight ? 'Your answer matches the best answer.' : 'Your answer differs from the best answer; read the feedback on each option.') : undefined,
+      resultLabel: answer
+        ? allRight
+          ? 'Your answer matches the best answer.'
+          : 'Your answer differs from the best answer; read the feedback on each option.'
+        : undefined,
     };
   }
   return {
@@ -52,7 +62,13 @@ function itemView(item: Item, answer: StoredAnswer | undefined): ItemView {
     answered: Boolean(answer),
     options: [],
     prompt: item.prompt,
-    rubric: rubricLevels.map((level) => ({ level, label: levelLabel[level], descriptor: item.rubric[level], inputId: `${anchor}-${level}`, chosen: answer?.selfLevel === level })),
+    rubric: rubricLevels.map((level) => ({
+      level,
+      label: levelLabel[level],
+      descriptor: item.rubric[level],
+      inputId: `${anchor}-${level}`,
+      chosen: answer?.selfLevel === level,
+    })),
     reflectionText: answer?.text,
     selfLevelLabel: answer?.selfLevel ? levelLabel[answer.selfLevel] : undefined,
     facultyLevelLabel: answer?.facultyLevel ? levelLabel[answer.facultyLevel] : undefined,
@@ -83,7 +99,13 @@ export function sectionPage(module: ModuleFile, attempt: Attempt, index: number)
   return {
     module: { id: module.id, title: module.title },
     attemptId: attempt.id,
-    section: { index, number: index + 1, title: section.title, kind: section.kind === 'scenario' ? 'Scenario' : 'Reading', html: renderMarkdown(section.body) },
+    section: {
+      index,
+      number: index + 1,
+      title: section.title,
+      kind: section.kind === 'scenario' ? 'Scenario' : 'Reading',
+      html: renderMarkdown(section.body),
+    },
     items: module.items.filter((i) => i.section === section.id).map((i) => itemView(i, answers.get(i.id))),
     progress: {
       answered,

@@ -11,7 +11,10 @@ import type { Catalog } from './catalog';
 import { sectionPage } from './module-presenter';
 
 const moduleParams = z.object({ moduleId: z.string().regex(/^M\d{2}$/) });
-const sectionParams = moduleParams.extend({ attemptId: z.string().regex(/^[a-f0-9]{24}$/), section: z.coerce.number().int().min(1).max(50) });
+const sectionParams = moduleParams.extend({
+  attemptId: z.string().regex(/^[a-f0-9]{24}$/),
+  section: z.coerce.number().int().min(1).max(50),
+});
 const itemParams = moduleParams.extend({ attemptId: z.string().regex(/^[a-f0-9]{24}$/), itemId: z.string().regex(/^M\d{2}\.[QR]\d+$/) });
 const attemptParams = moduleParams.extend({ attemptId: z.string().regex(/^[a-f0-9]{24}$/) });
 const startBody = z.object({ idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'the form is missing its key; reload the page') });
@@ -23,7 +26,9 @@ const mcqBody = z.object({
 });
 const reflectionBody = z.object({
   text: z.string().trim().min(1, 'Write your reflection before submitting.').max(5000, 'Keep the reflection under 5,000 characters.'),
-  selfLevel: z.enum(['novice', 'developing', 'proficient', 'expert'], { errorMap: () => ({ message: 'Choose the rubric level that best fits your reflection.' }) }),
+  selfLevel: z.enum(['novice', 'developing', 'proficient', 'expert'], {
+    errorMap: () => ({ message: 'Choose the rubric level that best fits your reflection.' }),
+  }),
 });
 
 function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
@@ -53,8 +58,19 @@ export function moduleRoutes(deps: { catalog: Catalog; assessment: AssessmentSer
       res.render('curriculum/module', {
         pageTitle: module.title,
         ...pageContext(req.session.launch!),
-        module: { ...summary, objectives: module.objectives.map((o) => o.text), sections: module.sections.map((s) => s.title), references: module.references },
-        open: open ? { url: `/modules/${moduleId}/attempts/${open.id}/sections/${Math.max(1, open.furthestSection + 1)}`, answered: open.answers.length, total: module.items.length } : undefined,
+        module: {
+          ...summary,
+          objectives: module.objectives.map((o) => o.text),
+          sections: module.sections.map((s) => s.title),
+          references: module.references,
+        },
+        open: open
+          ? {
+              url: `/modules/${moduleId}/attempts/${open.id}/sections/${Math.max(1, open.furthestSection + 1)}`,
+              answered: open.answers.length,
+              total: module.items.length,
+            }
+          : undefined,
         completed: latest?.status === 'completed' ? { url: `/modules/${moduleId}/attempts/${latest.id}/result` } : undefined,
         csrf: csrfToken(req),
         idempotencyKey: newKey(),
@@ -106,12 +122,13 @@ export function moduleRoutes(deps: { catalog: Catalog; assessment: AssessmentSer
       const item = module.items.find((i) => i.id === params.itemId);
       if (!item) throw new NotFoundError('There is no such question in this module.');
       const input: AnswerInput =
-        item.kind === 'mcq'
-          ? { kind: 'mcq', ...parse(mcqBody, req.body) }
-          : { kind: 'reflection', ...parse(reflectionBody, req.body) };
+        item.kind === 'mcq' ? { kind: 'mcq', ...parse(mcqBody, req.body) } : { kind: 'reflection', ...parse(reflectionBody, req.body) };
       await deps.assessment.answer(coach, attempt.id, item.id, input);
       const sectionIndex = module.sections.findIndex((s) => s.id === item.section);
-      res.redirect(303, `/modules/${params.moduleId}/attempts/${attempt.id}/sections/${sectionIndex + 1}#item-${item.id.replace('.', '-')}`);
+      res.redirect(
+        303,
+        `/modules/${params.moduleId}/attempts/${attempt.id}/sections/${sectionIndex + 1}#item-${item.id.replace('.', '-')}`,
+      );
     }),
   );
 

@@ -57,7 +57,10 @@ export function createModuleStore(connection: Connection, logger: Logger): Modul
         const stored = await model.findById(id).lean<VersionDoc>();
         if (stored && stored.contentHash !== contentHash) {
           changedWithoutBump.push(id);
-          logger.warn({ module: id }, `module ${id} changed without a version bump: past attempts keep the stored text; bump "version" to publish the change`);
+          logger.warn(
+            { module: id },
+            `module ${id} changed without a version bump: past attempts keep the stored text; bump "version" to publish the change`,
+          );
         }
       }
       return { added, changedWithoutBump };

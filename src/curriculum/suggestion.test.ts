@@ -18,10 +18,25 @@ function mod(id: string, competencies: [string, number][]): ModuleFile {
 }
 
 describe('suggestNextModule', () => {
-  const modules = [mod('M01', [['C1.1', 1]]), mod('M02', [['C2.2', 0.5]]), mod('M03', [['C2.2', 1], ['C1.1', 0.5]])];
+  const modules = [
+    mod('M01', [['C1.1', 1]]),
+    mod('M02', [['C2.2', 0.5]]),
+    mod('M03', [
+      ['C2.2', 1],
+      ['C1.1', 0.5],
+    ]),
+  ];
 
   test('when C2.2 is the weakest scored competency, then the open module teaching it most (M03) is suggested', () => {
-    const next = suggestNextModule(modules, ['C1.1', 'C2.2'], new Map(), new Map([['C1.1', 80], ['C2.2', 30]]));
+    const next = suggestNextModule(
+      modules,
+      ['C1.1', 'C2.2'],
+      new Map(),
+      new Map([
+        ['C1.1', 80],
+        ['C2.2', 30],
+      ]),
+    );
     expect(next?.id).toBe('M03');
   });
 
@@ -31,7 +46,15 @@ describe('suggestNextModule', () => {
   });
 
   test('when the best module for the weakest competency is completed, then the next best open one is suggested', () => {
-    const next = suggestNextModule(modules, ['C1.1', 'C2.2'], new Map([['M03', 'completed' as const]]), new Map([['C1.1', 90], ['C2.2', 20]]));
+    const next = suggestNextModule(
+      modules,
+      ['C1.1', 'C2.2'],
+      new Map([['M03', 'completed' as const]]),
+      new Map([
+        ['C1.1', 90],
+        ['C2.2', 20],
+      ]),
+    );
     expect(next?.id).toBe('M02');
   });
 

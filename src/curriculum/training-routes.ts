@@ -21,13 +21,22 @@ export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentS
     requireLaunch(),
     asyncHandler(async (req, res) => {
       const coach = coachFromSession(req.session.launch!);
-      const [statuses, snapshot, framework] = await Promise.all([deps.assessment.moduleStatuses(coach), deps.assessment.scoresFor(coach), deps.competencies.loadFramework()]);
+      const [statuses, snapshot, framework] = await Promise.all([
+        deps.assessment.moduleStatuses(coach),
+        deps.assessment.scoresFor(coach),
+        deps.competencies.loadFramework(),
+      ]);
       const files = deps.catalog.list().flatMap((m) => {
         const file = deps.catalog.module(m.id);
         return file ? [file] : [];
       });
       const scores = new Map((snapshot?.scores ?? []).map((s) => [s.competencyId, s.score]));
-      const next: ModuleFile | undefined = suggestNextModule(files, allCompetencies(framework).map((c) => c.id), statuses, scores);
+      const next: ModuleFile | undefined = suggestNextModule(
+        files,
+        allCompetencies(framework).map((c) => c.id),
+        statuses,
+        scores,
+      );
       res.render('curriculum/training', {
         pageTitle: 'My training',
         ...pageContext(req.session.launch!),

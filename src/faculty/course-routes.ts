@@ -23,7 +23,12 @@ export function courseRoutes(deps: { records: LaunchRecords; roster: RosterServi
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),
-        courseInfo: { title: course.title, label: course.label, hasRoster: Boolean(course.membershipsUrl), hasGradebook: Boolean(course.lineItemsUrl) },
+        courseInfo: {
+          title: course.title,
+          label: course.label,
+          hasRoster: Boolean(course.membershipsUrl),
+          hasGradebook: Boolean(course.lineItemsUrl),
+        },
         modules: deps.catalog.list(),
       });
     }),

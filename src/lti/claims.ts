@@ -66,7 +66,12 @@ export const idTokenClaimsSchema = z
       .object({ id: z.string().min(1), label: z.string().optional(), title: z.string().optional(), type: z.array(z.string()).optional() })
       .optional(),
     [claim.toolPlatform]: z
-      .object({ guid: z.string().optional(), name: z.string().optional(), product_family_code: z.string().optional(), version: z.string().optional() })
+      .object({
+        guid: z.string().optional(),
+        name: z.string().optional(),
+        product_family_code: z.string().optional(),
+        version: z.string().optional(),
+      })
       .optional(),
     [claim.custom]: customSchema.optional(),
     [claim.launchPresentation]: z
@@ -78,11 +83,16 @@ export const idTokenClaimsSchema = z
   })
   .superRefine((c, ctx) => {
     if (c[claim.messageType] === 'LtiResourceLinkRequest') {
-      if (!c[claim.resourceLink]) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [claim.resourceLink], message: 'resource link launch without resource_link' });
+      if (!c[claim.resourceLink])
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [claim.resourceLink], message: 'resource link launch without resource_link' });
       if (!c.sub) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sub'], message: 'resource link launch without sub' });
     }
     if (c[claim.messageType] === 'LtiDeepLinkingRequest' && !c[claim.deepLinkingSettings]) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [claim.deepLinkingSettings], message: 'deep linking request without deep_linking_settings' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [claim.deepLinkingSettings],
+        message: 'deep linking request without deep_linking_settings',
+      });
     }
   });
 
@@ -100,8 +110,7 @@ export interface LaunchContext {
   ags: { scopes: string[]; lineItemsUrl: string | undefined; lineItemUrl: string | undefined } | undefined;
   nrps: { membershipsUrl: string } | undefined;
   deepLinking:
-    | { returnUrl: string; acceptTypes: string[]; acceptMultiple: boolean; data: string | undefined; title: string | undefined }
-    | undefined;
+    { returnUrl: string; acceptTypes: string[]; acceptMultiple: boolean; data: string | undefined; title: string | undefined } | undefined;
   returnUrl: string | undefined;
   targetLinkUri: string | undefined;
 }
@@ -115,7 +124,13 @@ export function toLaunchContext(c: IdTokenClaims, clientId: string): LaunchConte
   const platform = c[claim.toolPlatform];
   const nrps = c[claim.nrps];
   return {
-    platform: { issuer: c.iss, clientId, deploymentId: c[claim.deploymentId], productFamily: platform?.product_family_code, name: platform?.name },
+    platform: {
+      issuer: c.iss,
+      clientId,
+      deploymentId: c[claim.deploymentId],
+      productFamily: platform?.product_family_code,
+      name: platform?.name,
+    },
     messageType: c[claim.messageType],
     user: { sub: c.sub ?? '', name: displayName.trim(), givenName: c.given_name, familyName: c.family_name, email: c.email },
     roles: c[claim.roles],
@@ -125,7 +140,13 @@ export function toLaunchContext(c: IdTokenClaims, clientId: string): LaunchConte
     ags: ags ? { scopes: ags.scope, lineItemsUrl: ags.lineitems, lineItemUrl: ags.lineitem } : undefined,
     nrps: nrps ? { membershipsUrl: nrps.context_memberships_url } : undefined,
     deepLinking: dl
-      ? { returnUrl: dl.deep_link_return_url, acceptTypes: dl.accept_types, acceptMultiple: dl.accept_multiple ?? false, data: dl.data, title: dl.title }
+      ? {
+          returnUrl: dl.deep_link_return_url,
+          acceptTypes: dl.accept_types,
+          acceptMultiple: dl.accept_multiple ?? false,
+          data: dl.data,
+          title: dl.title,
+        }
       : undefined,
     returnUrl: c[claim.launchPresentation]?.return_url,
     targetLinkUri: c[claim.targetLinkUri],

@@ -53,7 +53,8 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
       const chosen = action === 'cancel' ? [] : modules.map((id) => deps.catalog.get(id));
       if (chosen.some((m) => m === undefined)) throw new BadRequestError('Unknown module selected.');
       if (action === 'add' && chosen.length === 0) throw new BadRequestError('Select at least one module, or choose Cancel.');
-      if (!settings.acceptMultiple && chosen.length > 1) throw new BadRequestError('Your LMS accepts one module at a time here. Select one.');
+      if (!settings.acceptMultiple && chosen.length > 1)
+        throw new BadRequestError('Your LMS accepts one module at a time here. Select one.');
       const signing = await deps.provider.signingKey(launch.issuer, launch.clientId);
       if (!signing) throw new ForbiddenError('This LMS is no longer registered with CoachLTI.');
       const items = chosen.flatMap((m) => (m ? [moduleContentItem(m, deps.urls.launch)] : []));
@@ -64,11 +65,17 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
         deploymentId: launch.deploymentId,
         data: settings.data,
         items,
-        message: items.length === 0 ? 'No CoachLTI module was added.' : `${items.length} CoachLTI module${items.length > 1 ? 's' : ''} added.`,
+        message:
+          items.length === 0 ? 'No CoachLTI module was added.' : `${items.length} CoachLTI module${items.length > 1 ? 's' : ''} added.`,
       });
       // One response per deep-linking launch.
       req.session.launch = { ...launch, deepLinking: undefined };
-      res.render('lti/deep-linking-return', { pageTitle: 'Returning to your LMS', returnUrl: settings.returnUrl, jwt, count: items.length });
+      res.render('lti/deep-linking-return', {
+        pageTitle: 'Returning to your LMS',
+        returnUrl: settings.returnUrl,
+        jwt,
+        count: items.length,
+      });
     }),
   );
   return router;

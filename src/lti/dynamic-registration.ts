@@ -28,7 +28,10 @@ const platformConfigurationSchema = z.object({
 const registrationResponseSchema = z
   .object({
     client_id: z.string().min(1),
-    'https://purl.imsglobal.org/spec/lti-tool-configuration': z.object({ deployment_id: z.string().min(1).optional() }).passthrough().optional(),
+    'https://purl.imsglobal.org/spec/lti-tool-configuration': z
+      .object({ deployment_id: z.string().min(1).optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 
@@ -78,11 +81,18 @@ export async function registerDynamically(
   if (!deps.allowInsecureUrls && !input.openid_configuration.startsWith('https://')) {
     throw new BadRequestError('openid_configuration must be an https URL.');
   }
-  const rawConfig = await fetchJson(fetchImpl, input.openid_configuration, { headers: { Accept: 'application/json', 'User-Agent': userAgent } }, 'its OpenID configuration');
+  const rawConfig = await fetchJson(
+    fetchImpl,
+    input.openid_configuration,
+    { headers: { Accept: 'application/json', 'User-Agent': userAgent } },
+    'its OpenID configuration',
+  );
   const parsed = platformConfigurationSchema.safeParse(rawConfig);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new BadRequestError(`The platform's OpenID configuration is incomplete: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+    throw new BadRequestError(
+      `The platform's OpenID configuration is incomplete: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    );
   }
   const config = parsed.data;
   const algs = config.id_token_signing_alg_values_supported;
@@ -131,6 +141,9 @@ export async function registerDynamically(
     authUrl: config.authorization_endpoint,
     jwksUrl: config.jwks_uri,
   });
-  deps.logger.info({ issuer: config.issuer, clientId, deploymentId, active: deps.autoActivate }, 'platform registered through Dynamic Registration');
+  deps.logger.info(
+    { issuer: config.issuer, clientId, deploymentId, active: deps.autoActivate },
+    'platform registered through Dynamic Registration',
+  );
   return { issuer: config.issuer, clientId, deploymentId, platformName, active: deps.autoActivate };
 }

@@ -48,7 +48,12 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
       resourceLinkId: recorded.resourceLink?.id,
       moduleId: moduleId ?? recorded.resourceLink?.moduleId,
       deepLinking: ctx.deepLinking
-        ? { returnUrl: ctx.deepLinking.returnUrl, data: ctx.deepLinking.data, acceptMultiple: ctx.deepLinking.acceptMultiple, title: ctx.deepLinking.title }
+        ? {
+            returnUrl: ctx.deepLinking.returnUrl,
+            data: ctx.deepLinking.data,
+            acceptMultiple: ctx.deepLinking.acceptMultiple,
+            title: ctx.deepLinking.title,
+          }
         : undefined,
     };
     req.session.launch = session;

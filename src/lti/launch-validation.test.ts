@@ -122,9 +122,19 @@ describe('id_token validation', () => {
     ['iat lies in the future', { iat: now + 600, exp: now + 900 }, issuer, 'IAT_IN_FUTURE'],
     ['iat is older than ten minutes', { iat: now - 1200, exp: now + 300 }, issuer, 'TOKEN_TOO_OLD'],
     ['the deployment is unknown', { 'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'dep-x' }, issuer, 'UNKNOWN_DEPLOYMENT'],
-    ['the message type is unsupported', { 'https://purl.imsglobal.org/spec/lti/claim/message_type': 'LtiSubmissionReviewRequest' }, issuer, 'UNSUPPORTED_MESSAGE_TYPE'],
+    [
+      'the message type is unsupported',
+      { 'https://purl.imsglobal.org/spec/lti/claim/message_type': 'LtiSubmissionReviewRequest' },
+      issuer,
+      'UNSUPPORTED_MESSAGE_TYPE',
+    ],
     ['the LTI version is 1.1', { 'https://purl.imsglobal.org/spec/lti/claim/version': '1.1' }, issuer, 'UNSUPPORTED_VERSION'],
-    ['a resource link launch has no resource_link', { 'https://purl.imsglobal.org/spec/lti/claim/resource_link': undefined }, issuer, 'INVALID_CLAIMS'],
+    [
+      'a resource link launch has no resource_link',
+      { 'https://purl.imsglobal.org/spec/lti/claim/resource_link': undefined },
+      issuer,
+      'INVALID_CLAIMS',
+    ],
     ['the nonce is missing', { nonce: undefined }, issuer, 'INVALID_CLAIMS'],
   ])('when %s, then the launch is refused', async (_label, overrides, cookie, code) => {
     const nonces = memoryNonces();

@@ -190,6 +190,7 @@ function mapJoseError(error: unknown): LaunchRefusedError {
   if (error instanceof joseErrors.JWKSNoMatchingKey) return new LaunchRefusedError('KID_NOT_FOUND');
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new LaunchRefusedError('INVALID_SIGNATURE');
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return new LaunchRefusedError('ALG_NOT_RS256');
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return new LaunchRefusedError('INVALID_JWT_RECEIVED');
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return new LaunchRefusedError('INVALID_JWT_RECEIVED');
   return new LaunchRefusedError('INVALID_SIGNATURE', (error as Error).message);
 }

@@ -36,7 +36,10 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     );
 
   const capture: RequestHandler = (req, res, next) => {
-    const parsed = loginParamsSchema.safeParse({ ...(req.query as Record<string, unknown>), ...((req.body as Record<string, unknown> | undefined) ?? {}) });
+    const parsed = loginParamsSchema.safeParse({
+      ...(req.query as Record<string, unknown>),
+      ...((req.body as Record<string, unknown> | undefined) ?? {}),
+    });
     if (!parsed.success) {
       next();
       return;

@@ -24,14 +24,19 @@ export interface LtiRoutesDeps {
 export function createRefusalHandler(loginAttempts: LoginAttempts, urls: ToolUrls) {
   return function onRefused(code: string, req: Request, _res: Response, next: NextFunction): void {
     req.log.warn({ code }, 'LTI request refused');
-    const state = typeof (req.body as { state?: unknown } | undefined)?.state === 'string' ? (req.body as { state: string }).state : undefined;
+    const state =
+      typeof (req.body as { state?: unknown } | undefined)?.state === 'string' ? (req.body as { state: string }).state : undefined;
     if (code !== 'MISSING_VALIDATION_COOKIE' || !state) {
       next(new LaunchRefusal(code));
       return;
     }
     loginAttempts
       .find(state)
-      .then((params) => next(new LaunchRefusal(code, params ? `${urls.login}?${new URLSearchParams(params as Record<string, string>).toString()}` : undefined)))
+      .then((params) =>
+        next(
+          new LaunchRefusal(code, params ? `${urls.login}?${new URLSearchParams(params as Record<string, string>).toString()}` : undefined),
+        ),
+      )
       .catch(() => next(new LaunchRefusal(code)));
   };
 }
@@ -49,7 +54,9 @@ export function ltiRoutes(deps: LtiRoutesDeps): Router {
       if (!deps.isReady()) throw new ServiceUnavailableError('CoachLTI is starting; try the registration again in a minute.');
       const parsed = registrationQuerySchema.safeParse(req.query);
       if (!parsed.success) {
-        throw new BadRequestError('Dynamic Registration needs an openid_configuration URL (and usually a registration_token) from the LMS.');
+        throw new BadRequestError(
+          'Dynamic Registration needs an openid_configuration URL (and usually a registration_token) from the LMS.',
+        );
       }
       const outcome = await registerDynamically(deps.registration, parsed.data);
       res.render('lti/registered', { pageTitle: 'CoachLTI registered', ...outcome });

@@ -117,7 +117,14 @@ export interface LtiProvider {
   deploy(): Promise<void>;
   close(): Promise<void>;
   lookupPlatform(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
-  registerPlatform(input: { issuer: string; clientId: string; name: string; authUrl: string; tokenUrl: string; jwksUrl: string }): Promise<PlatformRecord>;
+  registerPlatform(input: {
+    issuer: string;
+    clientId: string;
+    name: string;
+    authUrl: string;
+    tokenUrl: string;
+    jwksUrl: string;
+  }): Promise<PlatformRecord>;
   getPlatform(issuer: string, clientId: string): Promise<PlatformRecord | null>;
   listPlatforms(): Promise<PlatformRecord[]>;
   setActive(issuer: string, clientId: string, active: boolean): Promise<boolean>;

@@ -2,7 +2,8 @@ import { nextLink } from './nrps';
 
 describe('nextLink', () => {
   test('when the Link header names a next page among others, then its URL is returned', () => {
-    const header = '<https://lms.example/m?page=1>; rel="first", <https://lms.example/m?page=3>; rel="next", <https://lms.example/m?page=9>; rel="last"';
+    const header =
+      '<https://lms.example/m?page=1>; rel="first", <https://lms.example/m?page=3>; rel="next", <https://lms.example/m?page=9>; rel="last"';
     expect(nextLink(header)).toBe('https://lms.example/m?page=3');
   });
   test('when rel lists several relations including next, then it is found', () => {

@@ -39,16 +39,27 @@ export function nextLink(header: string | null): string | undefined {
  * Names and Role Provisioning Services 2.0: the course roster, following `next` links, cached a few
  * minutes per course so a faculty dashboard does not page through the LMS on every view.
  */
-export function createRosterService(deps: { client: PlatformClient; ttlMs?: number; now?: () => number; maxPages?: number }) {
+export function createRosterService(deps: {
+  client: PlatformClient;
+  ttlMs?: number;
+  now?: () => number;
+  maxPages?: number;
+  pageSize?: number;
+}) {
   const ttl = deps.ttlMs ?? 5 * 60_000;
   const now = deps.now ?? Date.now;
   const cache = new Map<string, { at: number; members: RosterMember[] }>();
 
   async function fetchAll(platform: { issuer: string; clientId: string }, membershipsUrl: string): Promise<RosterMember[]> {
     const members: RosterMember[] = [];
-    let url: string | undefined = membershipsUrl;
+    const first = new URL(membershipsUrl);
+    // NRPS §2.4.2: the tool may ask for a page size; the platform's `next` links carry it on.
+    if (!first.searchParams.has('limit')) first.searchParams.set('limit', String(deps.pageSize ?? 50));
+    let url: string | undefined = first.toString();
     for (let page = 0; url && page < (deps.maxPages ?? 100); page += 1) {
-      const res = await deps.client.request(platform, [scopes.nrps], url, { headers: { Accept: 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json' } });
+      const res = await deps.client.request(platform, [scopes.nrps], url, {
+        headers: { Accept: 'application/vnd.ims.lti-nrps.v2.membershipcontainer+json' },
+      });
       const text = await res.text();
       if (!res.ok) throw new PlatformRequestError(`roster request failed with HTTP ${res.status}`, res.status, text.slice(0, 500));
       const parsed = containerSchema.parse(JSON.parse(text));

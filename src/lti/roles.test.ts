@@ -4,14 +4,29 @@ const lis = 'http://purl.imsglobal.org/vocab/lis/v2/';
 
 describe('summarizeRoles', () => {
   test.each([
-    ['a Canvas student (context Learner + institution Student)', [`${lis}membership#Learner`, `${lis}institution/person#Student`], 'learner', true],
+    [
+      'a Canvas student (context Learner + institution Student)',
+      [`${lis}membership#Learner`, `${lis}institution/person#Student`],
+      'learner',
+      true,
+    ],
     ['a Moodle teacher (context Instructor)', [`${lis}membership#Instructor`], 'instructor', false],
     ['a teaching assistant sub-role', [`${lis}membership/Instructor#TeachingAssistant`], 'instructor', false],
     ['a content developer', [`${lis}membership#ContentDeveloper`], 'instructor', false],
     ['an old short-form instructor', ['Instructor'], 'instructor', false],
     ['an old short-form learner', ['Learner'], 'learner', true],
-    ['a Canvas account admin (institution Administrator)', [`${lis}institution/person#Administrator`, `${lis}system/person#User`], 'admin', false],
-    ['a Moodle site admin (system Administrator) who is also a teacher', [`${lis}system/person#Administrator`, `${lis}membership#Instructor`], 'admin', false],
+    [
+      'a Canvas account admin (institution Administrator)',
+      [`${lis}institution/person#Administrator`, `${lis}system/person#User`],
+      'admin',
+      false,
+    ],
+    [
+      'a Moodle site admin (system Administrator) who is also a teacher',
+      [`${lis}system/person#Administrator`, `${lis}membership#Instructor`],
+      'admin',
+      false,
+    ],
     ['a mentor (unknown to the tool)', [`${lis}membership#Mentor`], 'learner', false],
     ['no roles at all', [], 'learner', false],
   ])('when the launch carries %s, then the view is %s', (_label, roles, view, isLearner) => {

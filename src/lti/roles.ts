@@ -7,11 +7,7 @@ export type ToolRole = 'admin' | 'instructor' | 'learner';
 
 const lis = 'http://purl.imsglobal.org/vocab/lis/v2/';
 
-const adminRoles = new Set([
-  `${lis}institution/person#Administrator`,
-  `${lis}system/person#Administrator`,
-  `${lis}system/person#SysAdmin`,
-]);
+const adminRoles = new Set([`${lis}institution/person#Administrator`, `${lis}system/person#Administrator`, `${lis}system/person#SysAdmin`]);
 
 /** Context roles that may teach: instructors, their sub-roles (TA…), and content developers. */
 function isTeachingContextRole(role: string): boolean {

@@ -49,8 +49,19 @@ export function canvasDeveloperKeyJson(urls: ToolUrls): Record<string, unknown> 
           text: toolName,
           placements: [
             { placement: 'link_selection', message_type: 'LtiDeepLinkingRequest', target_link_uri: urls.launch, text: 'CoachLTI module' },
-            { placement: 'assignment_selection', message_type: 'LtiDeepLinkingRequest', target_link_uri: urls.launch, text: 'CoachLTI module' },
-            { placement: 'course_navigation', message_type: 'LtiResourceLinkRequest', target_link_uri: urls.launch, text: 'Coach training', default: 'enabled' },
+            {
+              placement: 'assignment_selection',
+              message_type: 'LtiDeepLinkingRequest',
+              target_link_uri: urls.launch,
+              text: 'CoachLTI module',
+            },
+            {
+              placement: 'course_navigation',
+              message_type: 'LtiResourceLinkRequest',
+              target_link_uri: urls.launch,
+              text: 'Coach training',
+              default: 'enabled',
+            },
           ],
         },
       },

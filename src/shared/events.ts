@@ -11,7 +11,13 @@ export interface CompetencyScoresChanged {
   cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; moduleId?: string; attemptId?: string };
   scores: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }[];
   /** The module score of the attempt that caused the change, for the module's own line item. */
-  moduleScore?: { moduleId: string; resourceLinkId: string | undefined; lineItemUrl: string | undefined; score: number; pendingFacultyRating: boolean };
+  moduleScore?: {
+    moduleId: string;
+    resourceLinkId: string | undefined;
+    lineItemUrl: string | undefined;
+    score: number;
+    pendingFacultyRating: boolean;
+  };
   /** When the scores were computed: the timestamp the LMS gets, never "now" at send time. */
   computedAt: Date;
 }

@@ -59,7 +59,10 @@ describe('curriculum content', () => {
   test('when a file breaks the rules, then loading fails listing each problem with the file and field', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'coachlti-content-'));
     const source = readFileSync(path.join(defaultContentDir, 'M01-coaching-agreement.yaml'), 'utf8');
-    writeFileSync(path.join(dir, 'M01-coaching-agreement.yaml'), source.replace(/- \{ ?id: C1\.1/, '- { id: C9.9').replace(/^estimatedMinutes: \d+/m, 'estimatedMinutes: 500'));
+    writeFileSync(
+      path.join(dir, 'M01-coaching-agreement.yaml'),
+      source.replace(/- \{ ?id: C1\.1/, '- { id: C9.9').replace(/^estimatedMinutes: \d+/m, 'estimatedMinutes: 500'),
+    );
     writeFileSync(path.join(dir, 'M02-broken.yaml'), 'id: [unclosed');
     let error: unknown;
     try {
@@ -74,8 +77,13 @@ describe('curriculum content', () => {
   });
 
   test('when the coverage report is asked for JSON, then it prints the module count and one row per competency', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', fromRoot('src', 'curriculum', 'cli', 'report.ts'), '--json'], { encoding: 'utf8' });
-    const json = JSON.parse(out) as { modules: number; competencies: { id: string; objectives: number; items: number; itemKinds: string[] }[] };
+    const out = execFileSync(process.execPath, ['--import', 'tsx', fromRoot('src', 'curriculum', 'cli', 'report.ts'), '--json'], {
+      encoding: 'utf8',
+    });
+    const json = JSON.parse(out) as {
+      modules: number;
+      competencies: { id: string; objectives: number; items: number; itemKinds: string[] }[];
+    };
     expect(json.modules).toBe(modules.length);
     expect(json.competencies.map((c) => c.id)).toEqual(ids);
     for (const c of json.competencies) expect(c.itemKinds).toEqual(['mcq', 'reflection']);

@@ -58,7 +58,10 @@ describe('LTI launches through the built-in platform', () => {
     const course = await db.collection('courses').find({ contextId: input.contextId }).toArray();
     expect(course).toHaveLength(1);
     expect(await db.collection('memberships').countDocuments({ userId: user[0]!._id, courseId: course[0]!._id })).toBe(1);
-    expect(course[0]).toMatchObject({ lineItemsUrl: expect.stringContaining('/lineitems'), membershipsUrl: expect.stringContaining('/memberships') });
+    expect(course[0]).toMatchObject({
+      lineItemsUrl: expect.stringContaining('/lineitems'),
+      membershipsUrl: expect.stringContaining('/memberships'),
+    });
   });
 
   test('when a page is opened without a launch, then a 401 page asks to launch from the course', async () => {
@@ -76,7 +79,9 @@ describe('LTI launches through the built-in platform', () => {
 
   test('when the Canvas JSON configuration is requested, then it names our login, launch and keys URLs with public privacy and deep-linking placements', async () => {
     const res = await fetch(`${server.url}/lti/canvas.json`);
-    const json = (await res.json()) as Record<string, unknown> & { extensions: { privacy_level: string; settings: { placements: { placement: string; message_type: string }[] } }[] };
+    const json = (await res.json()) as Record<string, unknown> & {
+      extensions: { privacy_level: string; settings: { placements: { placement: string; message_type: string }[] } }[];
+    };
     expect(json.oidc_initiation_url).toBe(`${server.config.toolUrl}/lti/login`);
     expect(json.target_link_uri).toBe(`${server.config.toolUrl}/lti/launch`);
     expect(json.public_jwk_url).toBe(`${server.config.toolUrl}/lti/keys`);

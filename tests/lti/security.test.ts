@@ -14,7 +14,10 @@ describe('launch refusals', () => {
   });
 
   /** Prepares a genuine launch, lets `forge` replace the id_token, posts it, and checks nothing was stored. */
-  async function refused(forge: (genuine: { claims: Record<string, unknown>; idToken: string }) => Promise<string>, shape: 'canvas' | 'moodle' = 'canvas') {
+  async function refused(
+    forge: (genuine: { claims: Record<string, unknown>; idToken: string }) => Promise<string>,
+    shape: 'canvas' | 'moodle' = 'canvas',
+  ) {
     const browser = new Browser();
     const prepared = await prepareLaunch(server, browser, launchInput(shape, 'coach'));
     const token = await forge(prepared);
@@ -27,16 +30,74 @@ describe('launch refusals', () => {
   const now = (): number => Math.floor(Date.now() / 1000);
 
   test.each([
-    ['the signature is made with another key', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', g.claims, { wrongKey: true }), 401, 'signature'],
-    ['the token expired', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, iat: now() - 3600, exp: now() - 1800 }), 401, 'expired'],
-    ['iat lies in the future', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, iat: now() + 3600, exp: now() + 7200 }), 401, 'future'],
-    ['aud names another client', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, aud: 'another-tool', azp: undefined }), 401, 'not registered'],
-    ['azp names another client', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, aud: [String(g.claims.aud), 'x'], azp: 'x' }), 401, 'different tool'],
-    ['iss differs from the login', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, iss: 'https://evil.example' }), 401, 'different platform'],
-    ['the deployment is not registered', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, [claim('deployment_id')]: 'rogue-deployment' }), 403, 'Deployment not registered'],
-    ['the message type is unsupported', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, [claim('message_type')]: 'LtiSubmissionReviewRequest' }), 400, 'resource link and deep linking'],
-    ['the LTI version is wrong', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', { ...g.claims, [claim('version')]: '1.1.0' }), 400, '1.3.0 only'],
-    ['alg is HS256', async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', g.claims, { alg: 'HS256' }), 401, 'RS256'],
+    [
+      'the signature is made with another key',
+      async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', g.claims, { wrongKey: true }),
+      401,
+      'signature',
+    ],
+    [
+      'the token expired',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, iat: now() - 3600, exp: now() - 1800 }),
+      401,
+      'expired',
+    ],
+    [
+      'iat lies in the future',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, iat: now() + 3600, exp: now() + 7200 }),
+      401,
+      'future',
+    ],
+    [
+      'aud names another client',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, aud: 'another-tool', azp: undefined }),
+      401,
+      'not registered',
+    ],
+    [
+      'azp names another client',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, aud: [String(g.claims.aud), 'x'], azp: 'x' }),
+      401,
+      'different tool',
+    ],
+    [
+      'iss differs from the login',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, iss: 'https://evil.example' }),
+      401,
+      'different platform',
+    ],
+    [
+      'the deployment is not registered',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, [claim('deployment_id')]: 'rogue-deployment' }),
+      403,
+      'Deployment not registered',
+    ],
+    [
+      'the message type is unsupported',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, [claim('message_type')]: 'LtiSubmissionReviewRequest' }),
+      400,
+      'resource link and deep linking',
+    ],
+    [
+      'the LTI version is wrong',
+      async (g: { claims: Record<string, unknown> }) =>
+        server.devPlatform!.signIdToken('canvas', { ...g.claims, [claim('version')]: '1.1.0' }),
+      400,
+      '1.3.0 only',
+    ],
+    [
+      'alg is HS256',
+      async (g: { claims: Record<string, unknown> }) => server.devPlatform!.signIdToken('canvas', g.claims, { alg: 'HS256' }),
+      401,
+      'RS256',
+    ],
   ])('when %s, then the launch is refused with a clear page and nothing is stored', async (_label, forge, status, text) => {
     const res = await refused(forge);
     expect(res.status).toBe(status);
@@ -88,7 +149,12 @@ describe('launch refusals', () => {
   });
 
   test('when login initiation names an unknown platform, then it is refused with a clear page', async () => {
-    const res = await new Browser().post(`${server.url}/lti/login`, { iss: 'https://unknown.example', login_hint: 'u', target_link_uri: `${server.config.toolUrl}/lti/launch`, client_id: 'nope' });
+    const res = await new Browser().post(`${server.url}/lti/login`, {
+      iss: 'https://unknown.example',
+      login_hint: 'u',
+      target_link_uri: `${server.config.toolUrl}/lti/launch`,
+      client_id: 'nope',
+    });
     expect(res.status).toBe(401);
     expect(res.text).toContain('Platform not registered');
   });

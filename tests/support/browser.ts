@@ -14,9 +14,23 @@ export interface HtmlForm {
   action: string;
   method: string;
   fields: Record<string, string>;
+  /** Radio and checkbox groups: name → option values in page order. */
+  choices: Record<string, string[]>;
+  /** Names of the form's text areas. */
+  textareas: string[];
 }
 
-const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#x27;': "'", '&#39;': "'", '&#x3D;': '=', '&#x60;': '`', '&#x2F;': '/' };
+const entities: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&quot;': '"',
+  '&#x27;': "'",
+  '&#39;': "'",
+  '&#x3D;': '=',
+  '&#x60;': '`',
+  '&#x2F;': '/',
+};
 
 export function decodeHtml(value: string): string {
   return value.replace(/&(?:amp|lt|gt|quot|#x27|#39|#x3D|#x60|#x2F);/g, (m) => entities[m] ?? m);
@@ -35,14 +49,26 @@ export function parseForms(html: string, baseUrl: string): HtmlForm[] {
     const tag = m[1] ?? '';
     const body = m[2] ?? '';
     const fields: Record<string, string> = {};
+    const choices: Record<string, string[]> = {};
     const inputRe = /<input\b[^>]*>/gi;
     for (let i = inputRe.exec(body); i; i = inputRe.exec(body)) {
       const type = (attribute(i[0], 'type') ?? 'text').toLowerCase();
       const name = attribute(i[0], 'name');
-      if (!name || type === 'checkbox' || type === 'radio' || type === 'submit') continue;
+      if (!name || type === 'submit') continue;
+      if (type === 'checkbox' || type === 'radio') {
+        choices[name] = [...(choices[name] ?? []), attribute(i[0], 'value') ?? 'on'];
+        continue;
+      }
       fields[name] = attribute(i[0], 'value') ?? '';
     }
-    forms.push({ action: new URL(attribute(tag, 'action') ?? baseUrl, baseUrl).toString(), method: (attribute(tag, 'method') ?? 'get').toLowerCase(), fields });
+    const textareas = [...body.matchAll(/<textarea\b[^>]*>/gi)].map((t) => attribute(t[0], 'name') ?? '').filter(Boolean);
+    forms.push({
+      action: new URL(attribute(tag, 'action') ?? baseUrl, baseUrl).toString(),
+      method: (attribute(tag, 'method') ?? 'get').toLowerCase(),
+      fields,
+      choices,
+      textareas,
+    });
   }
   return forms;
 }
@@ -79,7 +105,13 @@ export class Browser {
       else this.cookies.set(name, value);
     }
     const location = res.headers.get('location') ?? undefined;
-    return { status: res.status, url, location: location ? new URL(location, url).toString() : undefined, text: await res.text(), headers: res.headers };
+    return {
+      status: res.status,
+      url,
+      location: location ? new URL(location, url).toString() : undefined,
+      text: await res.text(),
+      headers: res.headers,
+    };
   }
 
   get(url: string): Promise<PageResponse> {
@@ -103,6 +135,18 @@ export class Browser {
   async submitForm(page: PageResponse, extra: Record<string, string | string[]> = {}, index = 0): Promise<PageResponse> {
     const form = parseForms(page.text, page.url)[index];
     if (!form) throw new Error(`no form on ${page.url} (HTTP ${page.status}): ${page.text.slice(0, 300)}`);
-    return form.method === 'post' ? this.post(form.action, { ...form.fields, ...extra }) : this.get(`${form.action}?${new URLSearchParams(form.fields).toString()}`);
+    return form.method === 'post'
+      ? this.post(form.action, { ...form.fields, ...extra })
+      : this.get(`${form.action}?${new URLSearchParams(form.fields).toString()}`);
   }
+}
+
+/** The href of the first link whose text matches, resolved against the page. */
+export function findLink(page: PageResponse, text: RegExp): string | undefined {
+  for (const m of page.text.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)) {
+    const label = (m[2] ?? '').replace(/<[^>]+>/g, '').trim();
+    const href = attribute(m[0], 'href');
+    if (href && text.test(label)) return new URL(href, page.url).toString();
+  }
+  return undefined;
 }

@@ -7,18 +7,28 @@ export type Persona = 'coach' | 'coach2' | 'faculty' | 'ta' | 'admin';
 const roleOf: Record<Exclude<Persona, 'admin' | 'coach2'>, string> = { coach: 'learner', faculty: 'instructor', ta: 'ta' };
 
 /** Seed ids of the built-in platform: a course of that shape and the person playing a persona in it. */
-export function seedIds(shape: Shape, persona: Persona, courseIndex = 0): { contextId: string; userId: string; name: string; courseTitle: string } {
+export function seedIds(
+  shape: Shape,
+  persona: Persona,
+  courseIndex = 0,
+): { contextId: string; userId: string; name: string; courseTitle: string } {
   const dir = devPlatformDirectory();
   const course = dir.courses.filter((c) => c.shape === shape)[courseIndex];
   if (!course) throw new Error(`no course ${courseIndex} for ${shape}`);
-  const inCourse = dir.users.filter((u) => u.shape === shape && u.enrollments.some((e) => e.contextId === course.contextId && e.status === 'Active'));
+  const inCourse = dir.users.filter(
+    (u) => u.shape === shape && u.enrollments.some((e) => e.contextId === course.contextId && e.status === 'Active'),
+  );
   let user;
   if (persona === 'admin') {
     user = dir.users.find((u) => u.shape === shape && u.siteAdmin);
   } else if (persona === 'coach2') {
-    user = inCourse.filter((u) => u.enrollments.some((e) => e.contextId === course.contextId && String(e.role).toLowerCase() === 'learner'))[1];
+    user = inCourse.filter((u) =>
+      u.enrollments.some((e) => e.contextId === course.contextId && String(e.role).toLowerCase() === 'learner'),
+    )[1];
   } else {
-    user = inCourse.find((u) => u.enrollments.some((e) => e.contextId === course.contextId && String(e.role).toLowerCase() === roleOf[persona]));
+    user = inCourse.find((u) =>
+      u.enrollments.some((e) => e.contextId === course.contextId && String(e.role).toLowerCase() === roleOf[persona]),
+    );
   }
   if (!user) throw new Error(`no ${persona} in ${course.contextId}`);
   return { contextId: course.contextId, userId: user.userId, name: user.name, courseTitle: course.title };

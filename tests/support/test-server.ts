@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/shared/logger';
-import { startServer, type RunningServer } from '../../src/server';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server';
 
 /** A fresh database name on the shared test server; every test file or test gets its own. */
 export function testDatabaseUri(label = 'test'): string {
@@ -45,7 +45,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startTestServer(env: Record<string, string | undefined> = {}, options: { waitReady?: boolean } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string | undefined> = {},
+  options: { waitReady?: boolean; tuning?: StartOptions['tuning'] } = {},
+): Promise<TestServer> {
   const logs = new LogCapture();
   const port = await freePort();
   const server = await startServer({
@@ -60,6 +63,7 @@ export async function startTestServer(env: Record<string, string | undefined> = 
       ...env,
     },
     logger: createLogger('info', logs),
+    tuning: options.tuning,
   });
   if (options.waitReady ?? true) await server.ready;
   return Object.assign(server, { logs });

@@ -67,7 +67,12 @@ async function main(argv: string[]): Promise<number> {
     encryptionKey: config.ltiKey,
     databaseUri: uri,
     secureCookies: config.secureCookies,
-    validator: createIdTokenValidator({ jwks: new JwksCache(), nonces: createNonceStore(connection), registry, lookupPlatform: async () => null }),
+    validator: createIdTokenValidator({
+      jwks: new JwksCache(),
+      nonces: createNonceStore(connection),
+      registry,
+      lookupPlatform: async () => null,
+    }),
     onLaunch: async () => undefined,
     onRefused: (_code, _req, _res, next) => next(),
   });
@@ -80,7 +85,14 @@ async function main(argv: string[]): Promise<number> {
       case 'add': {
         const a = addSchema.parse(values);
         const name = a.name ?? new URL(a.issuer).host;
-        await provider.registerPlatform({ issuer: a.issuer, clientId: a['client-id'], name, authUrl: a['auth-url'], tokenUrl: a['token-url'], jwksUrl: a['jwks-url'] });
+        await provider.registerPlatform({
+          issuer: a.issuer,
+          clientId: a['client-id'],
+          name,
+          authUrl: a['auth-url'],
+          tokenUrl: a['token-url'],
+          jwksUrl: a['jwks-url'],
+        });
         await provider.setActive(a.issuer, a['client-id'], !a.inactive);
         await registry.upsert({
           issuer: a.issuer,
@@ -101,7 +113,9 @@ async function main(argv: string[]): Promise<number> {
         const settings = await registry.list();
         for (const p of await provider.listPlatforms()) {
           const s = settings.find((x) => x.issuer === p.issuer && x.clientId === p.clientId);
-          out(`${p.active ? 'active  ' : 'inactive'}  ${p.issuer}  ${p.clientId}  deployments=[${s?.deploymentIds.join(',') ?? ''}]  ${p.name}`);
+          out(
+            `${p.active ? 'active  ' : 'inactive'}  ${p.issuer}  ${p.clientId}  deployments=[${s?.deploymentIds.join(',') ?? ''}]  ${p.name}`,
+          );
         }
         break;
       }
@@ -142,7 +156,11 @@ main(process.argv.slice(2))
   })
   .catch((error: unknown) => {
     const message =
-      error instanceof z.ZodError ? error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ') : error instanceof ConfigError ? error.message : (error as Error).message;
+      error instanceof z.ZodError
+        ? error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')
+        : error instanceof ConfigError
+          ? error.message
+          : (error as Error).message;
     process.stderr.write(`${message}\n`);
     process.exitCode = 1;
   });

@@ -1,0 +1,158 @@
+import { Browser, findLink, parseForms, type PageResponse } from '../support/browser';
+import { launch, launchInput } from '../support/lti-launch';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+/**
+ * A hurried coach: submits every form with its first option and some text, follows "start / next /
+ * continue / finish" — no JavaScript. Returns every page seen, the last being the result.
+ */
+async function hurry(browser: Browser, landing: PageResponse, maxSteps = 200): Promise<PageResponse[]> {
+  const seen: PageResponse[] = [landing];
+  let page = landing;
+  for (let step = 0; step < maxSteps && !new URL(page.url).pathname.endsWith('/result'); step += 1) {
+    expect(page.status).toBe(200);
+    const forms = parseForms(page.text, page.url);
+    const item = forms.find((f) => f.action.includes('/items/'));
+    const action = item ?? forms.find((f) => /\/attempts$|\/complete$/.test(f.action));
+    if (action) {
+      const extra: Record<string, string> = {};
+      for (const [name, values] of Object.entries(action.choices)) extra[name] = values[0]!;
+      for (const name of action.textareas) extra[name] = 'I would start by asking what the learner wants from our time together.';
+      page = await browser.follow(await browser.post(action.action, { ...action.fields, ...extra }));
+    } else {
+      const next = findLink(page, /^(Next section|Continue where you left off|Start)/);
+      if (!next) throw new Error(`stuck at ${page.url}`);
+      page = await browser.get(next);
+    }
+    seen.push(page);
+  }
+  return seen;
+}
+
+describe('a coach works through a module', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('when a hurried coach follows only forms and links from the launch, then the module is finished and scored, and the event is recorded once', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('canvas', 'coach', { custom: { module_id: 'M01' } }));
+    expect(new URL(landing.url).pathname).toBe('/modules/M01');
+    const pages = await hurry(browser, landing);
+    const result = pages[pages.length - 1]!;
+    expect(new URL(result.url).pathname).toMatch(/^\/modules\/M01\/attempts\/[a-f0-9]{24}\/result$/);
+    expect(result.text).toContain('C1.1 Establishing the coaching agreement');
+
+    // Feedback was shown after each answer, and no page before answering carried the answer key.
+    expect(pages.some((p) => p.text.includes('Your answer'))).toBe(true);
+    const db = server.connection.db!;
+    const attempt = (await db.collection('attempts').findOne({ moduleId: 'M01' }))!;
+    expect(attempt.status).toBe('completed');
+    const snapshot = (await db.collection('competency_scores').findOne({ userId: attempt.userId }))!;
+    const ids = (snapshot.scores as { competencyId: string; score: number }[]).map((s) => s.competencyId);
+    expect(ids).toEqual(expect.arrayContaining(['C1.1', 'C2.1', 'C3.3']));
+    for (const s of snapshot.scores as { score: number }[]) expect(s.score).toBeGreaterThanOrEqual(0);
+    expect(await db.collection('domain_events').countDocuments({ type: 'competencyScoresChanged' })).toBe(1);
+    const event = (await db.collection('domain_events').findOne({}))!.payload as { scores: unknown[]; moduleScore?: { moduleId: string } };
+    expect(event.scores).toEqual(
+      snapshot.scores.map(
+        (s: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }) => ({
+          competencyId: s.competencyId,
+          score: s.score,
+          level: s.level,
+          modules: s.modules,
+          pendingFacultyRating: s.pendingFacultyRating,
+        }),
+      ),
+    );
+    expect(event.moduleScore?.moduleId).toBe('M01');
+  });
+
+  test('when an answer or the finish form is submitted twice, then nothing is duplicated or lost', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('moodle', 'coach', { custom: { module_id: 'M02' } }));
+    const start = parseForms(landing.text, landing.url).find((f) => f.action.endsWith('/attempts'))!;
+    const first = await browser.post(start.action, start.fields);
+    const second = await browser.post(start.action, start.fields);
+    expect(second.location).toBe(first.location);
+    const section = await browser.get(first.location!);
+    let page = section;
+    // Answer the first question twice with different choices: the first answer stands.
+    let form = parseForms(page.text, page.url).find((f) => f.action.includes('/items/'));
+    while (!form) {
+      page = await browser.get(findLink(page, /^Next section/)!);
+      form = parseForms(page.text, page.url).find((f) => f.action.includes('/items/'));
+    }
+    const name = Object.keys(form.choices)[0]!;
+    const values = form.choices[name]!;
+    await browser.post(form.action, { ...form.fields, [name]: values[0]! });
+    await browser.post(form.action, { ...form.fields, [name]: values[1]! });
+    const db = server.connection.db!;
+    const attempts = await db.collection('attempts').find({ moduleId: 'M02' }).toArray();
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]!.answers).toHaveLength(1);
+    expect(attempts[0]!.answers[0].selected).toEqual([values[0]]);
+
+    const pages = await hurry(browser, await browser.get(first.location!));
+    const result = pages[pages.length - 1]!;
+    const events = await db.collection('domain_events').countDocuments({ 'payload.cause.moduleId': 'M02' });
+    expect(events).toBe(1);
+    const complete = `${result.url.replace(/\/result$/, '')}/complete`;
+    const csrf = parseForms(result.text, result.url)[0]!.fields._csrf!;
+    const again = await browser.post(complete, { _csrf: csrf });
+    expect(again.status).toBe(303);
+    expect(await db.collection('domain_events').countDocuments({ 'payload.cause.moduleId': 'M02' })).toBe(1);
+  });
+
+  test('when a question page is rendered before answering, then it carries no answer key or feedback', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('canvas', 'coach2', { custom: { module_id: 'M05' } }));
+    const start = parseForms(landing.text, landing.url).find((f) => f.action.endsWith('/attempts'))!;
+    let page = await browser.follow(await browser.post(start.action, start.fields));
+    const html: string[] = [];
+    for (let i = 0; i < 8; i += 1) {
+      html.push(page.text);
+      const next = findLink(page, /^Next section/);
+      if (!next) break;
+      page = await browser.get(next);
+    }
+    const all = html.join('\n');
+    expect(all).toContain('Select the best answer');
+    expect(all).not.toMatch(/is-correct|Correct choice|Also correct|"correct"/);
+  });
+
+  test('when the coach opens My training and the profile after finishing, then status, suggestion, chart and table are shown', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('canvas', 'coach', { custom: { module_id: 'M01' } }));
+    const training = await browser.get(`${server.url}/training`);
+    expect(training.text).toContain('Completed');
+    expect(training.text).toContain('Suggested next');
+    const profile = await browser.get(`${server.url}/profile`);
+    expect(profile.status).toBe(200);
+    expect(profile.text).toContain('role="img"');
+    expect(profile.text).toMatch(/C1\.1 Establishing the coaching agreement<\/th><td>\d+\.\d \/ 100/);
+    expect(profile.text).toContain('Coaching theories and research');
+    expect(landing.status).toBe(200);
+  });
+
+  test('when a reflection is submitted without text or rating, then a 400 page explains it and nothing is stored', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('moodle', 'coach2', { custom: { module_id: 'M03' } }));
+    const start = parseForms(landing.text, landing.url).find((f) => f.action.endsWith('/attempts'))!;
+    let page = await browser.follow(await browser.post(start.action, start.fields));
+    let reflection = parseForms(page.text, page.url).find((f) => f.textareas.length > 0);
+    while (!reflection) {
+      page = await browser.get(findLink(page, /^Next section/)!);
+      reflection = parseForms(page.text, page.url).find((f) => f.textareas.length > 0);
+    }
+    const res = await browser.post(reflection.action, { ...reflection.fields, text: '   ' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Write your reflection');
+    const attempt = (await server.connection.db!.collection('attempts').findOne({ moduleId: 'M03' }))!;
+    expect(attempt.answers).toEqual([]);
+  });
+});
