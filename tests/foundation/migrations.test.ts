@@ -30,7 +30,9 @@ describe('migrations', () => {
 
   test('when migrations run twice, then the second run applies nothing and changes no document', async () => {
     const applied = await migrateUp(connection);
-    const files = readdirSync(fromRoot('migrations')).filter((f) => f.endsWith('.js')).sort();
+    const files = readdirSync(fromRoot('migrations'))
+      .filter((f) => f.endsWith('.js'))
+      .sort();
     expect(applied).toEqual(files);
     expect(applied.slice(0, 2)).toEqual(['20261124120000-competency-indexes.js', '20261124120100-seed-competency-framework.js']);
     const before = await snapshot(connection);

@@ -1,6 +1,6 @@
 import { devPlatformDirectory, type LaunchInput, type Shape } from '../../src/devplatform';
 import type { RunningServer } from '../../src/server';
-import type { Browser} from './browser';
+import type { Browser } from './browser';
 import { parseForms, type PageResponse } from './browser';
 
 export type Persona = 'coach' | 'coach2' | 'faculty' | 'ta' | 'admin';
