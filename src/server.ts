@@ -18,6 +18,10 @@ import { createAssessmentService, type AssessmentService } from './assessment/as
 import { createAttemptRepository } from './assessment/attempt-repository';
 import { createScoreRepository } from './assessment/score-repository';
 import { createEventBus, type EventBus } from './shared/events';
+import { createLineItemService } from './grading/line-items';
+import { createOutbox, type Outbox } from './grading/outbox';
+import { createPassbackService } from './grading/passback-service';
+import { createPassbackWorker, type PassbackWorker, type WorkerOptions } from './grading/passback-worker';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
 import { migrateUp } from './db/migrations';
@@ -46,7 +50,7 @@ export interface StartOptions {
   listenPort?: number;
   logger?: Logger;
   /** Knobs tests and benchmarks turn; production uses the defaults. */
-  tuning?: { rosterPageSize?: number };
+  tuning?: { rosterPageSize?: number; worker?: Partial<WorkerOptions>; startWorker?: boolean; platformTimeoutMs?: number };
 }
 
 export interface RunningServer {
@@ -60,6 +64,8 @@ export interface RunningServer {
   readonly platformClient: PlatformClient;
   readonly assessment: AssessmentService;
   readonly events: EventBus;
+  readonly outbox: Outbox;
+  readonly worker: PassbackWorker;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
@@ -119,8 +125,22 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onLaunch: createLaunchHandler({ records, catalog }),
     onRefused,
   });
-  const platformClient = createPlatformClient({ provider: lti, logger });
+  const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
   const roster = createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize });
+  const outbox = createOutbox(connection);
+  const passback = createPassbackService({ outbox, records, registry, catalog, logger });
+  const worker = createPassbackWorker({
+    outbox,
+    client: platformClient,
+    lineItems: createLineItemService({ connection, client: platformClient }),
+    records,
+    framework: () => competencies.loadFramework(),
+    logger,
+    options: options.tuning?.worker,
+  });
+  events.subscribe('competencyScoresChanged', async (event) => {
+    if ((await passback.onScoresChanged(event)) > 0) worker.nudge();
+  });
   const devPlatform = config.devPlatformEnabled
     ? createDevPlatform({ connection, toolUrl: config.toolUrl, platformUrl: `${config.toolUrl}/dev/platform`, logger })
     : undefined;
@@ -192,6 +212,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       state.reason = 'starting: registering the development test platform';
       await devPlatform.registerWithTool();
     }
+    if (options.tuning?.startWorker ?? config.passbackWorker) worker.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -210,6 +231,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ready.catch(() => undefined);
+      await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
       await database.stop();
@@ -217,7 +239,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return stopped;
   };
 
-  return { config, logger, url, connection, database, lti, registry, platformClient, assessment, events, devPlatform, ready, stop };
+  return { config, logger, url, connection, database, lti, registry, platformClient, assessment, events, outbox, worker, devPlatform, ready, stop };
 }
 
 /** The test platform lives under its own prefix and reaches the tool only over HTTP. */

@@ -37,6 +37,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   MIGRATE_ON_START: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
+  PASSBACK_WORKER: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
 });
 
@@ -59,6 +60,8 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** Platforms registered through Dynamic Registration are active at once (default: not in production). */
   readonly dynRegAutoActivate: boolean;
+  /** Run the grade passback worker in this process (several processes may run it). */
+  readonly passbackWorker: boolean;
   /** The built-in test platform at /dev/platform (never in production). */
   readonly devPlatformEnabled: boolean;
 }
@@ -122,5 +125,6 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? !isProduction,
     devPlatformEnabled: !isProduction,
+    passbackWorker: e.PASSBACK_WORKER,
   });
 }

@@ -149,6 +149,8 @@ export interface LaunchRecords {
   findCourse(courseId: string): Promise<CourseRecord | null>;
   findUser(userId: string): Promise<UserRecord | null>;
   findResourceLink(id: string): Promise<ResourceLinkRecord | null>;
+  findMembership(courseId: string, userId: string): Promise<MembershipRecord | null>;
+  listLearners(courseId: string): Promise<UserRecord[]>;
 }
 
 /** Upsert that survives two launches racing on the same natural key (the unique index decides). */
@@ -275,6 +277,17 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
       if (!Types.ObjectId.isValid(courseId)) return null;
       const doc = await courses.findById(courseId).lean<CourseDoc>();
       return doc ? toCourse(doc) : null;
+    },
+    async findMembership(courseId, userId) {
+      if (!Types.ObjectId.isValid(courseId) || !Types.ObjectId.isValid(userId)) return null;
+      const doc = await memberships.findOne({ courseId: new Types.ObjectId(courseId), userId: new Types.ObjectId(userId) }).lean<MembershipDoc>();
+      return doc ? toMembership(doc) : null;
+    },
+    async listLearners(courseId) {
+      if (!Types.ObjectId.isValid(courseId)) return [];
+      const rows = await memberships.find({ courseId: new Types.ObjectId(courseId), isLearner: true }).lean<MembershipDoc[]>();
+      const docs = await users.find({ _id: { $in: rows.map((r) => r.userId) } }).lean<UserDoc[]>();
+      return docs.map(toUser);
     },
     async findResourceLink(id) {
       if (!Types.ObjectId.isValid(id)) return null;

@@ -1,33 +1,7 @@
-import { Browser, findLink, parseForms, type PageResponse } from '../support/browser';
+import { Browser, findLink, parseForms } from '../support/browser';
+import { hurry } from '../support/coach';
 import { launch, launchInput } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
-
-/**
- * A hurried coach: submits every form with its first option and some text, follows "start / next /
- * continue / finish" — no JavaScript. Returns every page seen, the last being the result.
- */
-async function hurry(browser: Browser, landing: PageResponse, maxSteps = 200): Promise<PageResponse[]> {
-  const seen: PageResponse[] = [landing];
-  let page = landing;
-  for (let step = 0; step < maxSteps && !new URL(page.url).pathname.endsWith('/result'); step += 1) {
-    expect(page.status).toBe(200);
-    const forms = parseForms(page.text, page.url);
-    const item = forms.find((f) => f.action.includes('/items/'));
-    const action = item ?? forms.find((f) => /\/attempts$|\/complete$/.test(f.action));
-    if (action) {
-      const extra: Record<string, string> = {};
-      for (const [name, values] of Object.entries(action.choices)) extra[name] = values[0]!;
-      for (const name of action.textareas) extra[name] = 'I would start by asking what the learner wants from our time together.';
-      page = await browser.follow(await browser.post(action.action, { ...action.fields, ...extra }));
-    } else {
-      const next = findLink(page, /^(Next section|Continue where you left off|Start)/);
-      if (!next) throw new Error(`stuck at ${page.url}`);
-      page = await browser.get(next);
-    }
-    seen.push(page);
-  }
-  return seen;
-}
 
 describe('a coach works through a module', () => {
   let server: TestServer;

@@ -1,0 +1,218 @@
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+import type { ScoreFields } from './score-message';
+
+/**
+ * The durable passback outbox: one entry per (course, learner, gradebook column). A newer score replaces a
+ * pending older one (coalescing), so the LMS receives the latest value, not a queue of stale ones.
+ */
+export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'failed' | 'superseded' | 'skipped';
+export const outboxStatuses: OutboxStatus[] = ['pending', 'sending', 'sent', 'failed', 'superseded', 'skipped'];
+
+export interface AttemptRecord {
+  at: Date;
+  version: number;
+  httpStatus: number | undefined;
+  outcome: string;
+  excerpt: string;
+  durationMs: number;
+}
+
+export interface OutboxTarget {
+  kind: 'competency' | 'module';
+  /** Competency id (C2.2) or module id (M01). */
+  id: string;
+  /** Known at enqueue for module columns; competency columns are resolved at send time. */
+  lineItemUrl: string | undefined;
+}
+
+export interface OutboxEntry {
+  id: string;
+  key: string;
+  issuer: string;
+  clientId: string;
+  productFamily: string | undefined;
+  courseId: string;
+  contextId: string;
+  courseTitle: string;
+  userId: string;
+  userSub: string;
+  userName: string;
+  target: OutboxTarget;
+  score: ScoreFields;
+  version: number;
+  newSubmission: boolean;
+  status: OutboxStatus;
+  reason: string | undefined;
+  attemptCount: number;
+  attempts: AttemptRecord[];
+  nextAttemptAt: Date;
+  firstQueuedAt: Date;
+  updatedAt: Date;
+  sentAt: Date | undefined;
+}
+
+type OutboxDoc = Omit<OutboxEntry, 'id'> & { _id: Types.ObjectId; lease?: { owner: string; until: Date } | null };
+
+export type EnqueueInput = Omit<OutboxEntry, 'id' | 'key' | 'status' | 'reason' | 'attemptCount' | 'attempts' | 'nextAttemptAt' | 'firstQueuedAt' | 'updatedAt' | 'sentAt'>;
+
+export interface LedgerFilter {
+  issuer?: string;
+  courseId?: string;
+  userId?: string;
+  target?: string;
+  status?: OutboxStatus;
+  from?: Date;
+  to?: Date;
+  limit?: number;
+  skip?: number;
+}
+
+export function outboxKey(courseId: string, userId: string, target: { kind: string; id: string }): string {
+  return `${courseId}|${userId}|${target.kind}:${target.id}`;
+}
+
+const toEntry = (d: OutboxDoc): OutboxEntry => {
+  const { _id, lease: _lease, ...rest } = d;
+  return { ...rest, id: _id.toHexString() };
+};
+
+export function createOutbox(connection: Connection) {
+  const model: Model<OutboxDoc> =
+    (connection.models.PassbackOutbox as Model<OutboxDoc> | undefined) ??
+    connection.model<OutboxDoc>('PassbackOutbox', new Schema<OutboxDoc>({}, { collection: 'passback_outbox', versionKey: false, strict: false }));
+
+  return {
+    /**
+     * Writes the newest score for its key in one step. An older version never replaces a newer one;
+     * a newer one resets the entry to pending (an in-flight send of the older one then records only its attempt).
+     */
+    async enqueue(input: EnqueueInput, now: Date): Promise<'queued' | 'stale'> {
+      const key = outboxKey(input.courseId, input.userId, input.target);
+      try {
+        await model.updateOne(
+          { key, $or: [{ version: { $lt: input.version } }, { version: { $exists: false } }] },
+          {
+            $set: { ...input, key, status: 'pending', reason: undefined, nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+            $setOnInsert: { attempts: [], attemptCount: 0 },
+          },
+          { upsert: true },
+        );
+        return 'queued';
+      } catch (error) {
+        if ((error as { code?: number }).code === 11000) return 'stale';
+        throw error;
+      }
+    },
+
+    /** Records an entry that is not sent at all (a non-learner), so the ledger shows why. */
+    async recordSkipped(input: EnqueueInput, reason: string, now: Date): Promise<void> {
+      const key = outboxKey(input.courseId, input.userId, input.target);
+      await model
+        .updateOne(
+          { key, $or: [{ version: { $lt: input.version } }, { version: { $exists: false } }] },
+          { $set: { ...input, key, status: 'skipped', reason, nextAttemptAt: now, firstQueuedAt: now, updatedAt: now }, $setOnInsert: { attempts: [], attemptCount: 0 } },
+          { upsert: true },
+        )
+        .catch((error: { code?: number }) => {
+          if (error.code !== 11000) throw error;
+        });
+    },
+
+    /** Returns sending entries whose worker died (lease expired) to pending. */
+    async releaseExpiredLeases(now: Date): Promise<number> {
+      const result = await model.updateMany({ status: 'sending', 'lease.until': { $lt: now } }, { $set: { status: 'pending', lease: null, updatedAt: now } });
+      return result.modifiedCount;
+    },
+
+    /** Claims one due entry atomically; never one whose previous send may still be in flight. */
+    async claim(owner: string, now: Date, leaseMs: number, excludeIssuers: string[]): Promise<OutboxEntry | null> {
+      const doc = await model
+        .findOneAndUpdate(
+          {
+            status: 'pending',
+            nextAttemptAt: { $lte: now },
+            ...(excludeIssuers.length > 0 ? { issuer: { $nin: excludeIssuers } } : {}),
+            $or: [{ lease: null }, { lease: { $exists: false } }, { 'lease.until': { $lt: now } }],
+          },
+          { $set: { status: 'sending', lease: { owner, until: new Date(now.getTime() + leaseMs) }, updatedAt: now } },
+          { sort: { nextAttemptAt: 1 }, new: true },
+        )
+        .lean<OutboxDoc>();
+      return doc ? toEntry(doc) : null;
+    },
+
+    /**
+     * Finishes a claimed send. If a newer version arrived meanwhile, only the attempt is recorded and the
+     * entry stays pending for the newer score.
+     */
+    async finish(
+      entry: OutboxEntry,
+      owner: string,
+      result: { status: OutboxStatus; reason: string | undefined; nextAttemptAt: Date; attempt: AttemptRecord },
+      now: Date,
+    ): Promise<void> {
+      const push = { $push: { attempts: { $each: [result.attempt], $slice: -50 } }, $inc: { attemptCount: 1 } };
+      const updated = await model.updateOne(
+        { _id: new Types.ObjectId(entry.id), version: entry.version, 'lease.owner': owner },
+        {
+          $set: {
+            status: result.status,
+            reason: result.reason,
+            nextAttemptAt: result.nextAttemptAt,
+            lease: null,
+            updatedAt: now,
+            ...(result.status === 'sent' ? { sentAt: now } : {}),
+          },
+          ...push,
+        },
+      );
+      if (updated.modifiedCount === 0) {
+        await model.updateOne({ _id: new Types.ObjectId(entry.id), 'lease.owner': owner }, { $set: { lease: null, updatedAt: now }, ...push });
+      }
+    },
+
+    async list(filter: LedgerFilter): Promise<OutboxEntry[]> {
+      const docs = await model
+        .find(ledgerQuery(filter))
+        .sort({ updatedAt: -1 })
+        .skip(filter.skip ?? 0)
+        .limit(filter.limit ?? 200)
+        .lean<OutboxDoc[]>();
+      return docs.map(toEntry);
+    },
+
+    async counts(filter: LedgerFilter): Promise<Record<OutboxStatus, number>> {
+      const out = Object.fromEntries(outboxStatuses.map((s) => [s, 0])) as Record<OutboxStatus, number>;
+      for (const status of outboxStatuses) out[status] = await model.countDocuments({ ...ledgerQuery({ ...filter, status: undefined }), status });
+      return out;
+    },
+
+    /** Puts failed (or given) entries back in the queue now. */
+    async retry(ids: string[] | 'all-failed', now: Date): Promise<number> {
+      const filter = ids === 'all-failed' ? { status: 'failed' } : { _id: { $in: ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) }, status: { $in: ['failed', 'skipped', 'superseded'] } };
+      const result = await model.updateMany(filter, { $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, reason: undefined, updatedAt: now } });
+      return result.modifiedCount;
+    },
+
+    async forCourse(courseId: string): Promise<OutboxEntry[]> {
+      return (await model.find({ courseId }).lean<OutboxDoc[]>()).map(toEntry);
+    },
+
+    async pendingCount(): Promise<number> {
+      return model.countDocuments({ status: { $in: ['pending', 'sending'] } });
+    },
+  };
+}
+
+function ledgerQuery(filter: LedgerFilter): Record<string, unknown> {
+  const q: Record<string, unknown> = {};
+  if (filter.issuer) q.issuer = filter.issuer;
+  if (filter.courseId) q.courseId = filter.courseId;
+  if (filter.userId) q.userId = filter.userId;
+  if (filter.target) q['target.id'] = filter.target;
+  if (filter.status) q.status = filter.status;
+  if (filter.from || filter.to) q.updatedAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lte: filter.to } : {}) };
+  return q;
+}
+
+export type Outbox = ReturnType<typeof createOutbox>;

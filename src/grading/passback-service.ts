@@ -1,0 +1,89 @@
+import type { Catalog } from '../curriculum/catalog';
+import type { LaunchRecords } from '../courses/launch-records';
+import type { PlatformRegistry } from '../lti/platform-registry';
+import type { CompetencyScoresChanged } from '../shared/events';
+import type { Logger } from '../shared/logger';
+import type { EnqueueInput, Outbox } from './outbox';
+import { competencyComment, type ScoreFields } from './score-message';
+
+/**
+ * Consumes competencyScoresChanged: writes the newest score per learner and gradebook column into the
+ * outbox (one entry per competency touched, plus the module's own column). Nothing is sent here.
+ * Only learners of the course are sent; anyone else is recorded as skipped with the reason.
+ */
+export function createPassbackService(deps: {
+  outbox: Outbox;
+  records: LaunchRecords;
+  registry: PlatformRegistry;
+  catalog: Catalog;
+  logger: Logger;
+  now?: () => Date;
+}) {
+  const now = deps.now ?? (() => new Date());
+
+  /** Modules that teach each competency: a competency is "Completed" once all of them are done. */
+  const modulesByCompetency = new Map<string, string[]>();
+  for (const m of deps.catalog.list()) for (const c of m.competencies) modulesByCompetency.set(c.id, [...(modulesByCompetency.get(c.id) ?? []), m.id]);
+
+  return {
+    async onScoresChanged(event: CompetencyScoresChanged, options: { newSubmission?: boolean } = {}): Promise<number> {
+      const [course, user, membership, settings] = await Promise.all([
+        deps.records.findCourse(event.context.courseId),
+        deps.records.findUser(event.user.userId),
+        deps.records.findMembership(event.context.courseId, event.user.userId),
+        deps.registry.find(event.platform.issuer, event.platform.clientId),
+      ]);
+      if (!course || !user) return 0;
+      const timestamp = event.computedAt.toISOString();
+      const version = event.computedAt.getTime();
+      const base = {
+        issuer: course.issuer,
+        clientId: course.clientId,
+        productFamily: settings?.productFamily,
+        courseId: course.id,
+        contextId: course.contextId,
+        courseTitle: course.title,
+        userId: user.id,
+        userSub: user.sub,
+        userName: user.name,
+        version,
+        newSubmission: options.newSubmission ?? true,
+      };
+      const entries: EnqueueInput[] = event.scores.map((s) => {
+        const teaching = modulesByCompetency.get(s.competencyId) ?? [];
+        const score: ScoreFields = {
+          scoreGiven: s.score,
+          activityProgress: teaching.every((m) => s.modules.includes(m)) ? 'Completed' : 'InProgress',
+          gradingProgress: s.pendingFacultyRating ? 'PendingManual' : 'FullyGraded',
+          comment: competencyComment(s.score, s.level, s.modules.length),
+          timestamp,
+        };
+        return { ...base, target: { kind: 'competency', id: s.competencyId, lineItemUrl: undefined }, score };
+      });
+      if (event.moduleScore?.lineItemUrl) {
+        const m = event.moduleScore;
+        entries.push({
+          ...base,
+          target: { kind: 'module', id: m.moduleId, lineItemUrl: m.lineItemUrl },
+          score: {
+            scoreGiven: m.score,
+            activityProgress: 'Completed',
+            gradingProgress: m.pendingFacultyRating ? 'PendingManual' : 'FullyGraded',
+            comment: `Module ${m.moduleId} · ${Math.round(m.score)}/100`,
+            timestamp,
+          },
+        });
+      }
+      const at = now();
+      if (!membership?.isLearner) {
+        for (const e of entries) await deps.outbox.recordSkipped(e, 'not a learner in this course (only learners are sent to the gradebook)', at);
+        return 0;
+      }
+      let queued = 0;
+      for (const e of entries) if ((await deps.outbox.enqueue(e, at)) === 'queued') queued += 1;
+      return queued;
+    },
+  };
+}
+
+export type PassbackService = ReturnType<typeof createPassbackService>;
