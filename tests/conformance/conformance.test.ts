@@ -53,6 +53,13 @@ const landing: Record<Persona, string> = {
   administrator: '/admin',
 };
 
+const who: Record<Persona, string> = {
+  learner: 'a learner',
+  instructor: 'an instructor',
+  teachingAssistant: 'a teaching assistant (Instructor#TeachingAssistant sub-role only)',
+  administrator: 'an administrator',
+};
+
 const pathOf = (url: string | undefined): string | undefined => (url ? new URL(url).pathname : undefined);
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
@@ -100,14 +107,27 @@ describe.each(['canvas', 'moodle'] as const)('against a %s-shaped platform', (fl
     expect(request[LTI_TOOL_CONFIGURATION].messages.map((m) => m.type)).toEqual(
       expect.arrayContaining(['LtiResourceLinkRequest', 'LtiDeepLinkingRequest']),
     );
-    // Dynamic Registration §3.6: the registration window is closed by a web message from the tool.
-    expect(registrationPage.text).toContain('org.imsglobal.lti.close');
   });
 
-  const personas: Persona[] =
-    flavour === 'canvas' ? ['learner', 'instructor', 'teachingAssistant', 'administrator'] : ['learner', 'instructor', 'administrator'];
+  test('when the registration page runs, then it tells the platform to close the window (org.imsglobal.lti.close)', async () => {
+    // Dynamic Registration §3.7: the tool posts {subject: 'org.imsglobal.lti.close'} to its opener or parent.
+    const { registrationPage } = setup();
+    const scripts = [...registrationPage.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
+    const sources = await Promise.all(
+      scripts.map(async ([, attributes = '', inline = '']) => {
+        const src = /\ssrc="([^"]+)"/.exec(attributes)?.[1];
+        return src ? (await new Browser().get(new URL(decodeHtml(src), registrationPage.url).toString())).text : inline;
+      }),
+    );
+    expect(sources.find((code) => code.includes('org.imsglobal.lti.close'))).toMatch(/postMessage\(/);
+  });
 
-  test.each(personas)('when a %s launches, then the tool redirects to their page, which shows their name', async (persona) => {
+  // Moodle has no teaching-assistant role of its own: non-editing teachers launch as Instructor or Learner.
+  const personas = (['learner', 'instructor', 'teachingAssistant', 'administrator'] as const)
+    .filter((persona) => flavour === 'canvas' || persona !== 'teachingAssistant')
+    .map((persona) => ({ persona, who: who[persona], path: landing[persona] }));
+
+  test.each(personas)('when $who launches, then the tool redirects to $path, which shows their name', async ({ persona }) => {
     const platform = platformOf();
     const someone = person(flavour, persona);
     const browser = new Browser();
@@ -137,6 +157,8 @@ describe.each(['canvas', 'moodle'] as const)('against a %s-shaped platform', (fl
     expect(answer.status).toBeLessThan(500);
     expect(answer.headers.get('content-type')).toMatch(/text\/html/);
     expect(await documentCounts(tool)).toEqual(before);
+    // Nor may the refused launch leave the browser signed in.
+    expect((await browser.get(`${tool.url}${landing.learner}`)).status).toBeGreaterThanOrEqual(400);
   }
 
   test('when the id_token is signed by a key the platform never published (under the published kid), then the launch is refused and nothing is stored', async () => {
@@ -172,6 +194,19 @@ describe.each(['canvas', 'moodle'] as const)('against a %s-shaped platform', (fl
     expect(await documentCounts(tool)).toEqual(before);
   });
 
+  test('when the id_token and state of a completed launch are posted again, then the replay is refused and nothing is stored', async () => {
+    const platform = platformOf();
+    const browser = new Browser();
+    const authorized = await authorize(platform, browser, { person: person(flavour, 'learner'), course });
+    const first = await postIdToken(browser, authorized);
+    expect(first.status).toBe(303);
+    const before = await documentCounts(tool);
+    const replay = await postIdToken(browser, authorized);
+    expect(replay.status).toBeGreaterThanOrEqual(400);
+    expect(replay.status).toBeLessThan(500);
+    expect(await documentCounts(tool)).toEqual(before);
+  });
+
   test('when an instructor deep-links a module, then the tool returns a signed LtiDeepLinkingResponse with that module and a line item', async () => {
     const platform = platformOf();
     const browser = new Browser();
@@ -196,7 +231,9 @@ describe.each(['canvas', 'moodle'] as const)('against a %s-shaped platform', (fl
     expect(form.fields._csrf).toBeTruthy();
     // Deep Linking §4.4.1 accept_multiple=false: the tool must not offer to return several items.
     const inputType = acceptMultiple ? 'checkbox' : 'radio';
-    for (const input of picker.text.match(/<input\b[^>]*name="modules"[^>]*>/g) ?? []) expect(input).toContain(`type="${inputType}"`);
+    const moduleInputs = picker.text.match(/<input\b[^>]*name="modules"[^>]*>/g) ?? [];
+    expect(moduleInputs.length).toBeGreaterThan(0);
+    for (const input of moduleInputs) expect(input).toContain(`type="${inputType}"`);
     const moduleId = form.choices.modules?.[0] ?? '';
     expect(moduleId).toMatch(/^M\d+$/);
 

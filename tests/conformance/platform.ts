@@ -312,7 +312,9 @@ export class ConformancePlatform {
     const loginHint = this.shape.loginHint(spec.person);
     const targetLinkUri = this.targetLinkUri(spec.messageType ?? 'LtiResourceLinkRequest');
     const deepLinkReturnUrl =
-      spec.messageType === 'LtiDeepLinkingRequest' ? `${this.url(this.shape.paths.deepLinkReturn)}?launch=${launchId}&sesskey=x7Y` : undefined;
+      spec.messageType === 'LtiDeepLinkingRequest'
+        ? `${this.url(this.shape.paths.deepLinkReturn)}?launch=${launchId}&sesskey=x7Y`
+        : undefined;
     const launch: PendingLaunch = { launchId, spec, loginHint, targetLinkUri, deepLinkReturnUrl };
     this.pending.set(messageHint, launch);
     this.launchesById.set(launchId, launch);
@@ -373,7 +375,10 @@ export class ConformancePlatform {
     const claims = this.idTokenClaims(launch, auth.nonce);
     const idToken = await this.sign(claims);
     this.issued.push({ launchId: launch.launchId, redirectUri: auth.redirect_uri, state: auth.state, nonce: auth.nonce, idToken, claims });
-    res.status(200).type('html').send(autoPostForm(auth.redirect_uri, { id_token: idToken, state: auth.state }));
+    res
+      .status(200)
+      .type('html')
+      .send(autoPostForm(auth.redirect_uri, { id_token: idToken, state: auth.state }));
   }
 
   /** The id_token of LTI Core §5.3 (resource link) or Deep Linking §4.4 (deep linking request). */
@@ -389,7 +394,10 @@ export class ConformancePlatform {
       ...config.messages.find((m) => m.type === messageType)?.custom_parameters,
     };
     const custom = Object.fromEntries(
-      Object.entries({ ...registeredCustom, ...this.shape.platformCustom(facts), ...spec.custom }).map(([k, v]) => [k, substitute(v, facts)]),
+      Object.entries({ ...registeredCustom, ...this.shape.platformCustom(facts), ...spec.custom }).map(([k, v]) => [
+        k,
+        substitute(v, facts),
+      ]),
     );
     const claims: JWTPayload = {
       iss: this.issuer,

@@ -1,0 +1,93 @@
+import { devPlatformDirectory } from '../../src/devplatform';
+import type { EnqueueInput } from '../../src/grading/outbox';
+import { Browser } from '../support/browser';
+import { launch } from '../support/lti-launch';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+jest.setTimeout(300_000);
+
+const competencies = ['C1.1', 'C1.2', 'C1.3', 'C1.4', 'C2.1', 'C2.2', 'C2.3', 'C2.4', 'C3.1', 'C3.2', 'C3.3', 'C4.1', 'C4.2'];
+
+describe('passback under faults', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(
+      {},
+      { tuning: { platformTimeoutMs: 400, worker: { baseBackoffMs: 20, maxBackoffMs: 300, idlePollMs: 20, concurrency: 8, perPlatformConcurrency: 4, leaseMs: 5_000 } } },
+    );
+  });
+  afterAll(async () => {
+    server.devPlatform?.faults.clear();
+    await server.stop();
+  });
+
+  test('when 1,000+ scores meet 20 % 500s, 5 % 429s, 2 % resets and 1 % timeouts, then every latest score arrives, no older timestamp is ever sent, and one token per scope set suffices', async () => {
+    const shape = 'canvas';
+    const contextId = devPlatformDirectory().courses.find((c) => c.shape === shape)!.contextId;
+    const learners = devPlatformDirectory().users.filter((u) => u.shape === shape && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'));
+    await launch(server, new Browser(), { shape, userId: learners[0]!.userId, contextId });
+    const course = (await server.connection.db!.collection('courses').findOne({ contextId }))!;
+    const registration = (await server.devPlatform!.registration(shape))!;
+
+    server.devPlatform!.stats.reset();
+    server.devPlatform!.faults.set({ seed: 42, rate500: 0.2, rate429: 0.05, retryAfterSeconds: 0, rateReset: 0.02, rateTimeout: 0.01, timeoutDelayMs: 1_000, appliesTo: ['scores'] });
+
+    const latest = new Map<string, { score: number; timestamp: string }>();
+    let enqueued = 0;
+    const base = Date.parse('2026-11-24T12:00:00.000Z');
+    for (let round = 0; round < 4; round += 1) {
+      for (const [li, learner] of learners.entries()) {
+        for (const [ci, competency] of competencies.entries()) {
+          const computedAt = new Date(base + round * 60_000 + li * 13 + ci);
+          const score = Math.round(((round * 17 + li * 7 + ci * 3) % 100) * 100 + 25) / 100;
+          const input: EnqueueInput = {
+            issuer: registration.issuer,
+            clientId: registration.clientId,
+            productFamily: 'canvas',
+            courseId: course._id.toHexString(),
+            contextId,
+            courseTitle: String(course.title),
+            userId: li.toString(16).padStart(24, '0'),
+            userSub: learner.userId,
+            userName: learner.name,
+            target: { kind: 'competency', id: competency, lineItemUrl: undefined },
+            score: { scoreGiven: score, activityProgress: 'InProgress', gradingProgress: 'FullyGraded', comment: `round ${round}`, timestamp: computedAt.toISOString() },
+            version: computedAt.getTime(),
+            newSubmission: false,
+          };
+          await server.outbox.enqueue(input, new Date());
+          latest.set(`${learner.userId}|${competency}`, { score, timestamp: computedAt.toISOString() });
+          enqueued += 1;
+        }
+      }
+      server.worker.nudge();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(enqueued).toBeGreaterThanOrEqual(1000);
+
+    const until = Date.now() + 240_000;
+    while ((await server.outbox.pendingCount()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const counts = await server.outbox.counts({});
+    expect(counts).toMatchObject({ pending: 0, sending: 0, failed: 0, skipped: 0 });
+
+    const book = await server.devPlatform!.gradebook(contextId);
+    for (const [key, expected] of latest) {
+      const [sub, competency] = key.split('|');
+      const item = book.lineItems.find((l) => l.tag === 'coaching-competency' && l.resourceId === competency)!;
+      const result = item.results.find((r) => r.userId === sub);
+      expect({ key, score: result?.scoreGiven, timestamp: result?.timestamp }).toEqual({ key, score: expected.score, timestamp: expected.timestamp });
+    }
+
+    const entries = await server.outbox.list({ courseId: course._id.toHexString(), limit: 10_000 });
+    const attempts = entries.flatMap((e) => e.attempts);
+    // The platform answers 409 to any timestamp not newer than the one it holds: none may have been sent.
+    expect(attempts.filter((a) => a.httpStatus === 409)).toEqual([]);
+    const statuses = new Set(attempts.map((a) => a.httpStatus));
+    expect(statuses.has(500)).toBe(true);
+    expect(statuses.has(429)).toBe(true);
+    expect(attempts.some((a) => typeof a.httpStatus !== 'number')).toBe(true); // resets and timeouts
+
+    const tokens = server.devPlatform!.stats.tokenRequests();
+    for (const count of Object.values(tokens)) expect(count).toBeLessThanOrEqual(1);
+  });
+});
