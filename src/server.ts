@@ -21,6 +21,7 @@ import { createEventBus, type EventBus } from './shared/events';
 import { createLineItemService } from './grading/line-items';
 import { createOutbox, type Outbox } from './grading/outbox';
 import { createPassbackService } from './grading/passback-service';
+import { createGradingAdmin, type GradingAdmin } from './grading/grading-admin';
 import { createPassbackWorker, type PassbackWorker, type WorkerOptions } from './grading/passback-worker';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
@@ -66,6 +67,7 @@ export interface RunningServer {
   readonly events: EventBus;
   readonly outbox: Outbox;
   readonly worker: PassbackWorker;
+  readonly grading: GradingAdmin;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
@@ -101,9 +103,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const loginAttempts = createLoginAttempts(connection);
   const events = createEventBus();
   const moduleStore = createModuleStore(connection, logger);
+  const scores = createScoreRepository(connection);
   const assessment = createAssessmentService({
     attempts: createAttemptRepository(connection),
-    scores: createScoreRepository(connection),
+    scores,
     modules: moduleStore,
     catalog,
     records,
@@ -129,10 +132,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const roster = createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize });
   const outbox = createOutbox(connection);
   const passback = createPassbackService({ outbox, records, registry, catalog, logger });
+  const lineItems = createLineItemService({ connection, client: platformClient });
+  const grading = createGradingAdmin({ outbox, records, assessment, scores, lineItems, client: platformClient });
   const worker = createPassbackWorker({
     outbox,
     client: platformClient,
-    lineItems: createLineItemService({ connection, client: platformClient }),
+    lineItems,
     records,
     framework: () => competencies.loadFramework(),
     logger,
@@ -180,7 +185,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       trainingRoutes({ catalog, assessment, competencies }),
       moduleRoutes({ catalog, assessment }),
       courseRoutes({ records, roster, catalog }),
-      adminRoutes({ provider: lti, registry }),
+      adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],
   });
@@ -239,7 +244,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return stopped;
   };
 
-  return { config, logger, url, connection, database, lti, registry, platformClient, assessment, events, outbox, worker, devPlatform, ready, stop };
+  return { config, logger, url, connection, database, lti, registry, platformClient, assessment, events, outbox, worker, grading, devPlatform, ready, stop };
 }
 
 /** The test platform lives under its own prefix and reaches the tool only over HTTP. */

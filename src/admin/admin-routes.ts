@@ -1,4 +1,8 @@
 import { Router } from 'express';
+import type { Connection } from 'mongoose';
+import type { Config } from '../config/config';
+import type { GradingAdmin } from '../grading/grading-admin';
+import type { Logger } from '../shared/logger';
 import type { LtiProvider } from '../lti/ltijs-adapter';
 import type { PlatformRegistry } from '../lti/platform-registry';
 import { asyncHandler } from '../web/async-handler';
@@ -6,7 +10,16 @@ import { pageContext } from '../web/page-context';
 import { requireLaunch } from '../web/session';
 
 /** The administrator area (opened by an institution or system Administrator launch). */
-export function adminRoutes(deps: { provider: LtiProvider; registry: PlatformRegistry }): Router {
+export interface AdminDeps {
+  connection: Connection;
+  config: Config;
+  logger: Logger;
+  provider: LtiProvider;
+  registry: PlatformRegistry;
+  grading: GradingAdmin;
+}
+
+export function adminRoutes(deps: AdminDeps): Router {
   const router = Router();
   router.get(
     '/admin',

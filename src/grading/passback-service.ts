@@ -47,7 +47,8 @@ export function createPassbackService(deps: {
         userSub: user.sub,
         userName: user.name,
         version,
-        newSubmission: options.newSubmission ?? true,
+        // Canvas: a resync must not create a new submission attempt.
+        newSubmission: options.newSubmission ?? event.cause.kind !== 'resync',
       };
       const entries: EnqueueInput[] = event.scores.map((s) => {
         const teaching = modulesByCompetency.get(s.competencyId) ?? [];
