@@ -21,6 +21,7 @@ import { createEventBus, type EventBus } from './shared/events';
 import { createLineItemService } from './grading/line-items';
 import { createOutbox, type Outbox } from './grading/outbox';
 import { createPassbackService } from './grading/passback-service';
+import { createCourseGradingSettings } from './grading/course-settings';
 import { createGradingAdmin, type GradingAdmin } from './grading/grading-admin';
 import { createPassbackWorker, type PassbackWorker, type WorkerOptions } from './grading/passback-worker';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
@@ -131,7 +132,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
   const roster = createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize });
   const outbox = createOutbox(connection);
-  const passback = createPassbackService({ outbox, records, registry, catalog, logger });
+  const gradingSettings = createCourseGradingSettings(connection);
+  const passback = createPassbackService({ outbox, settings: gradingSettings, records, registry, catalog, logger });
   const lineItems = createLineItemService({ connection, client: platformClient });
   const grading = createGradingAdmin({ outbox, records, assessment, scores, lineItems, client: platformClient });
   const worker = createPassbackWorker({
@@ -184,7 +186,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       deepLinkingRoutes({ catalog, provider: lti, urls }),
       trainingRoutes({ catalog, assessment, competencies }),
       moduleRoutes({ catalog, assessment }),
-      courseRoutes({ records, roster, catalog }),
+      courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],

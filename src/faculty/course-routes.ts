@@ -1,36 +1,101 @@
 import { Router } from 'express';
+import { z } from 'zod';
+import type { CompetencyRepository } from '../competencies/competency-repository';
+import { allCompetencies } from '../competencies/framework';
 import type { LaunchRecords } from '../courses/launch-records';
 import type { Catalog } from '../curriculum/catalog';
+import type { CourseGradingSettings } from '../grading/course-settings';
+import type { GradingAdmin } from '../grading/grading-admin';
 import type { RosterService } from '../lti/nrps';
 import { PlatformRequestError } from '../lti/platform-client';
-import { NotFoundError } from '../shared/errors';
+import { BadRequestError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
-import { requireLaunch } from '../web/session';
+import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
 
-/** The faculty course dashboard and the course roster (NRPS). */
-export function courseRoutes(deps: { records: LaunchRecords; roster: RosterService; catalog: Catalog }): Router {
+const badgeLabel = { synced: 'Synced', pending: 'Pending', failed: 'Failed', none: 'No scores yet' } as const;
+
+const settingsBody = z.object({
+  sync: z
+    .union([z.string().regex(/^C\d+\.\d+$/), z.array(z.string().regex(/^C\d+\.\d+$/))])
+    .optional()
+    .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
+});
+
+/** The faculty course dashboard: learners with their passback badge, resync, columns to sync, roster (NRPS). */
+export function courseRoutes(deps: {
+  records: LaunchRecords;
+  roster: RosterService;
+  catalog: Catalog;
+  grading: GradingAdmin;
+  settings: CourseGradingSettings;
+  competencies: CompetencyRepository;
+}): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
+
+  async function courseOf(courseId: string | undefined) {
+    const course = courseId ? await deps.records.findCourse(courseId) : null;
+    if (!course) throw new NotFoundError('This launch did not come from a course.');
+    return course;
+  }
 
   router.get(
     '/course',
     gate,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
-      const course = launch.courseId ? await deps.records.findCourse(launch.courseId) : null;
-      if (!course) throw new NotFoundError('This launch did not come from a course.');
+      const course = await courseOf(launch.courseId);
+      const [learners, badges, disabled, framework] = await Promise.all([
+        deps.records.listLearners(course.id),
+        deps.grading.courseBadges(course.id),
+        deps.settings.disabledCompetencies(course.id),
+        deps.competencies.loadFramework(),
+      ]);
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),
-        courseInfo: {
-          title: course.title,
-          label: course.label,
-          hasRoster: Boolean(course.membershipsUrl),
-          hasGradebook: Boolean(course.lineItemsUrl),
-        },
+        courseInfo: { title: course.title, label: course.label, hasRoster: Boolean(course.membershipsUrl), hasGradebook: Boolean(course.lineItemsUrl) },
+        learners: learners
+          .map((l) => {
+            const badge = badges.get(l.id) ?? { state: 'none' as const, reason: undefined };
+            return { name: l.name, state: badge.state, label: badgeLabel[badge.state], reason: badge.reason };
+          })
+          .sort((a, b) => a.name.localeCompare(b.name)),
+        competencies: allCompetencies(framework).map((c) => ({ id: c.id, name: c.name, sync: !disabled.has(c.id) })),
         modules: deps.catalog.list(),
+        csrf: csrfToken(req),
+        notice: typeof req.query.notice === 'string' && /^[\w .,-]{1,120}$/.test(req.query.notice) ? req.query.notice : undefined,
       });
+    }),
+  );
+
+  router.post(
+    '/course/resync',
+    gate,
+    verifyCsrf,
+    asyncHandler(async (req, res) => {
+      const course = await courseOf(req.session.launch!.courseId);
+      const learners = await deps.grading.resyncCourse(course.id);
+      req.log.info({ course: course.id, learners }, 'course resync requested by faculty');
+      res.redirect(303, `/course?notice=${encodeURIComponent(`Scores of ${learners} learners queued again.`)}`);
+    }),
+  );
+
+  router.post(
+    '/course/grading-settings',
+    gate,
+    verifyCsrf,
+    asyncHandler(async (req, res) => {
+      const course = await courseOf(req.session.launch!.courseId);
+      const parsed = settingsBody.safeParse(req.body);
+      if (!parsed.success) throw new BadRequestError('The competency selection could not be read.');
+      const framework = await deps.competencies.loadFramework();
+      const all = allCompetencies(framework).map((c) => c.id);
+      const keep = new Set(parsed.data.sync);
+      if ([...keep].some((id) => !all.includes(id))) throw new BadRequestError('Unknown competency.');
+      await deps.settings.setDisabled(course.id, all.filter((id) => !keep.has(id)), req.session.launch!.userId);
+      res.redirect(303, `/course?notice=${encodeURIComponent('Gradebook columns saved.')}`);
     }),
   );
 
@@ -39,8 +104,7 @@ export function courseRoutes(deps: { records: LaunchRecords; roster: RosterServi
     gate,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
-      const course = launch.courseId ? await deps.records.findCourse(launch.courseId) : null;
-      if (!course) throw new NotFoundError('This launch did not come from a course.');
+      const course = await courseOf(launch.courseId);
       let members: Awaited<ReturnType<RosterService['roster']>> = [];
       let problem: string | undefined;
       try {

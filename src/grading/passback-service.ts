@@ -3,6 +3,7 @@ import type { LaunchRecords } from '../courses/launch-records';
 import type { PlatformRegistry } from '../lti/platform-registry';
 import type { CompetencyScoresChanged } from '../shared/events';
 import type { Logger } from '../shared/logger';
+import type { CourseGradingSettings } from './course-settings';
 import type { EnqueueInput, Outbox } from './outbox';
 import { competencyComment, type ScoreFields } from './score-message';
 
@@ -13,6 +14,7 @@ import { competencyComment, type ScoreFields } from './score-message';
  */
 export function createPassbackService(deps: {
   outbox: Outbox;
+  settings: CourseGradingSettings;
   records: LaunchRecords;
   registry: PlatformRegistry;
   catalog: Catalog;
@@ -23,15 +25,17 @@ export function createPassbackService(deps: {
 
   /** Modules that teach each competency: a competency is "Completed" once all of them are done. */
   const modulesByCompetency = new Map<string, string[]>();
-  for (const m of deps.catalog.list()) for (const c of m.competencies) modulesByCompetency.set(c.id, [...(modulesByCompetency.get(c.id) ?? []), m.id]);
+  for (const m of deps.catalog.list())
+    for (const c of m.competencies) modulesByCompetency.set(c.id, [...(modulesByCompetency.get(c.id) ?? []), m.id]);
 
   return {
     async onScoresChanged(event: CompetencyScoresChanged, options: { newSubmission?: boolean } = {}): Promise<number> {
-      const [course, user, membership, settings] = await Promise.all([
+      const [course, user, membership, settings, disabled] = await Promise.all([
         deps.records.findCourse(event.context.courseId),
         deps.records.findUser(event.user.userId),
         deps.records.findMembership(event.context.courseId, event.user.userId),
         deps.registry.find(event.platform.issuer, event.platform.clientId),
+        deps.settings.disabledCompetencies(event.context.courseId),
       ]);
       if (!course || !user) return 0;
       const timestamp = event.computedAt.toISOString();
@@ -50,17 +54,19 @@ export function createPassbackService(deps: {
         // Canvas: a resync must not create a new submission attempt.
         newSubmission: options.newSubmission ?? event.cause.kind !== 'resync',
       };
-      const entries: EnqueueInput[] = event.scores.map((s) => {
-        const teaching = modulesByCompetency.get(s.competencyId) ?? [];
-        const score: ScoreFields = {
-          scoreGiven: s.score,
-          activityProgress: teaching.every((m) => s.modules.includes(m)) ? 'Completed' : 'InProgress',
-          gradingProgress: s.pendingFacultyRating ? 'PendingManual' : 'FullyGraded',
-          comment: competencyComment(s.score, s.level, s.modules.length),
-          timestamp,
-        };
-        return { ...base, target: { kind: 'competency', id: s.competencyId, lineItemUrl: undefined }, score };
-      });
+      const entries: EnqueueInput[] = event.scores
+        .filter((s) => !disabled.has(s.competencyId))
+        .map((s) => {
+          const teaching = modulesByCompetency.get(s.competencyId) ?? [];
+          const score: ScoreFields = {
+            scoreGiven: s.score,
+            activityProgress: teaching.every((m) => s.modules.includes(m)) ? 'Completed' : 'InProgress',
+            gradingProgress: s.pendingFacultyRating ? 'PendingManual' : 'FullyGraded',
+            comment: competencyComment(s.score, s.level, s.modules.length),
+            timestamp,
+          };
+          return { ...base, target: { kind: 'competency', id: s.competencyId, lineItemUrl: undefined }, score };
+        });
       if (event.moduleScore?.lineItemUrl) {
         const m = event.moduleScore;
         entries.push({
@@ -77,7 +83,8 @@ export function createPassbackService(deps: {
       }
       const at = now();
       if (!membership?.isLearner) {
-        for (const e of entries) await deps.outbox.recordSkipped(e, 'not a learner in this course (only learners are sent to the gradebook)', at);
+        for (const e of entries)
+          await deps.outbox.recordSkipped(e, 'not a learner in this course (only learners are sent to the gradebook)', at);
         return 0;
       }
       let queued = 0;

@@ -110,7 +110,7 @@ describe.each(['canvas', 'moodle'] as const)('against a %s-shaped platform', (fl
   });
 
   test('when the registration page runs, then it tells the platform to close the window (org.imsglobal.lti.close)', async () => {
-    // Dynamic Registration §3.7: the tool posts {subject: 'org.imsglobal.lti.close'} to its opener or parent.
+    // Dynamic Registration (registration completed): the tool posts {subject: 'org.imsglobal.lti.close'} to its opener or parent.
     const { registrationPage } = setup();
     const scripts = [...registrationPage.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
     const sources = await Promise.all(
@@ -229,7 +229,7 @@ describe.each(['canvas', 'moodle'] as const)('against a %s-shaped platform', (fl
     if (!form) throw new Error(`no module picker on /deep-linking: ${picker.text.slice(0, 500)}`);
     expect(form.method).toBe('post');
     expect(form.fields._csrf).toBeTruthy();
-    // Deep Linking §4.4.1 accept_multiple=false: the tool must not offer to return several items.
+    // Deep Linking settings, accept_multiple=false: the tool must not offer to return several items.
     const inputType = acceptMultiple ? 'checkbox' : 'radio';
     const moduleInputs = picker.text.match(/<input\b[^>]*name="modules"[^>]*>/g) ?? [];
     expect(moduleInputs.length).toBeGreaterThan(0);

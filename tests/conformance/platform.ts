@@ -35,7 +35,7 @@ export interface LaunchSpec {
   person: Person;
   course: Course;
   messageType?: MessageType;
-  /** Custom parameters of the link (LTI Core §5.4.3), merged over the tool's registered ones. */
+  /** Custom parameters of the link (LTI Core, custom properties claim), merged over the tool's registered ones. */
   custom?: Record<string, string>;
   /** Deep Linking settings: whether the tool may return several items, and the opaque data to echo. */
   acceptMultiple?: boolean;
@@ -48,20 +48,9 @@ export interface Registration {
   deploymentId: string;
 }
 
-/** The id_token the platform issued for one authentication request, with what a test needs to forge variants. */
-export interface IssuedLaunch {
-  launchId: string;
-  redirectUri: string;
-  state: string;
-  nonce: string;
-  idToken: string;
-  claims: JWTPayload;
-}
-
 export interface DeepLinkReturn {
   launchId: string | undefined;
   problems: string[];
-  header: Record<string, unknown>;
   claims: DeepLinkingResponseClaims | undefined;
 }
 
@@ -96,13 +85,13 @@ function autoPostForm(action: string, fields: Record<string, string>): string {
   return `<!doctype html><html><body onload="document.forms[0].submit()"><form method="post" action="${escapeHtml(action)}">${inputs}</form></body></html>`;
 }
 
-/** Hosts a URL may live on according to the tool's declared domain(s) (Dynamic Registration §3.3). */
+/** Hosts a URL may live on according to the tool's declared domain(s) (Dynamic Registration, tool configuration `domain`). */
 function onToolDomain(candidate: string, domains: string[]): boolean {
   const { host, hostname } = new URL(candidate);
   return domains.some((d) => d === host || d === hostname);
 }
 
-/** LTI variable substitution (LTI Core §5.4.3, Appendix "Custom property substitution") for the variables we know. */
+/** LTI variable substitution (LTI Core, custom property substitution) for the variables we know. */
 function substitute(value: string, facts: LaunchFacts): string {
   const known: Record<string, string> = {
     '$User.id': facts.person.userId,
@@ -125,7 +114,6 @@ export class ConformancePlatform {
   readonly refusals: string[] = [];
   /** Requests to paths this platform does not serve (e.g. a service the tool calls unexpectedly). */
   readonly unexpectedRequests: string[] = [];
-  readonly issued: IssuedLaunch[] = [];
   readonly deepLinkReturns: DeepLinkReturn[] = [];
   readonly registrations: Registration[] = [];
 
@@ -204,19 +192,30 @@ export class ConformancePlatform {
     app.get(paths.jwks, (_req, res) => {
       res.json({ keys: [this.signingKey.publicJwk] });
     });
-    app.post(paths.registration, express.json({ limit: '100kb' }), (req, res) => this.register(req, res));
+    app.post(paths.registration, express.json({ limit: '100kb' }), this.handle(this.register));
     const form = express.urlencoded({ extended: false });
-    app.get(paths.authorization, (req, res) => this.authorize(req, res));
-    app.post(paths.authorization, form, (req, res) => this.authorize(req, res));
-    app.post(paths.token, form, (req, res) => void this.issueAccessToken(req, res));
-    app.post(paths.deepLinkReturn, form, (req, res) => void this.receiveDeepLinks(req, res));
+    app.get(paths.authorization, this.handle(this.authorize));
+    app.post(paths.authorization, form, this.handle(this.authorize));
+    app.post(paths.token, form, this.handle(this.issueAccessToken));
+    app.post(paths.deepLinkReturn, form, this.handle(this.receiveDeepLinks));
     app.use((req, res) => {
       this.unexpectedRequests.push(`${req.method} ${req.originalUrl}`);
       res.status(404).json({ error: 'not_found' });
     });
   }
 
-  /** OpenID Connect Discovery plus the LTI platform configuration (Dynamic Registration §3.4). */
+  /** Runs a handler and turns a failure of the platform itself into a recorded 500, never an unhandled rejection. */
+  private handle(handler: (req: Request, res: Response) => void | Promise<void>): express.RequestHandler {
+    return (req, res) => {
+      Promise.resolve()
+        .then(() => handler.call(this, req, res))
+        .catch((error: unknown) =>
+          this.refuse(res, 500, 'platform error', `platform error on ${req.method} ${req.path}: ${String(error)}`),
+        );
+    };
+  }
+
+  /** OpenID Connect Discovery plus the LTI platform configuration (Dynamic Registration, platform configuration). */
   private openidConfiguration(): Record<string, unknown> {
     const { paths } = this.shape;
     return {
@@ -256,7 +255,7 @@ export class ConformancePlatform {
     else res.status(status).json(body);
   }
 
-  /** Dynamic Registration §3.5–3.6: bearer token, metadata validation, and the echoed registration. */
+  /** Dynamic Registration, client registration: bearer token, metadata validation, and the echoed registration. */
   private register(req: Request, res: Response): void {
     const token = /^Bearer (.+)$/.exec(req.get('authorization') ?? '')?.[1];
     if (!token || !this.registrationTokens.delete(token)) {
@@ -301,7 +300,7 @@ export class ConformancePlatform {
   // ---- launches ----------------------------------------------------------------------------------
 
   /**
-   * Third-party initiated login (LTI Core §5.1.1.1 / Security Framework §5.1.1.1): the form the
+   * Third-party initiated login (Security Framework, OpenID Connect launch flow): the form the
    * platform auto-submits in the user's browser to the tool's initiate_login_uri.
    */
   loginInitiation(spec: LaunchSpec): { url: string; params: Record<string, string> } {
@@ -332,14 +331,14 @@ export class ConformancePlatform {
     };
   }
 
-  /** The tool's launch URL for a message type: the message's own one if it registered one (Dynamic Registration §3.3.1). */
+  /** The tool's launch URL for a message type: the message's own one if it registered one (Dynamic Registration, `messages`). */
   private targetLinkUri(type: MessageType): string {
     const config = this.registration.request[LTI_TOOL_CONFIGURATION];
     return config.messages.find((m) => m.type === type)?.target_link_uri ?? config.target_link_uri;
   }
 
   /** The OIDC authorization endpoint: validates the tool's authentication request and answers with the id_token form. */
-  private authorize(req: Request, res: Response): void {
+  private async authorize(req: Request, res: Response): Promise<void> {
     const params: unknown = { ...(req.query as Record<string, unknown>), ...((req.body as Record<string, unknown> | undefined) ?? {}) };
     const parsed = authenticationRequest.safeParse(params);
     if (!parsed.success) {
@@ -347,41 +346,37 @@ export class ConformancePlatform {
       this.refuse(res, 400, `invalid authentication request: ${description}`, `authorization: ${description}`);
       return;
     }
-    const problem = this.authenticationProblem(parsed.data);
-    if (problem) {
-      this.refuse(res, 400, `invalid authentication request: ${problem}`, `authorization: ${problem}`);
+    const launch = this.launchFor(parsed.data);
+    if (typeof launch === 'string') {
+      this.refuse(res, 400, `invalid authentication request: ${launch}`, `authorization: ${launch}`);
       return;
     }
-    void this.answerWithIdToken(parsed.data, res);
+    await this.answerWithIdToken(parsed.data, launch, res);
   }
 
-  private authenticationProblem(auth: AuthenticationRequest): string | undefined {
+  /** The pending launch the authentication request is for, or why it cannot be answered. */
+  private launchFor(auth: AuthenticationRequest): PendingLaunch | string {
     const { request, clientId } = this.registration;
     if (auth.client_id !== clientId) return `client_id ${auth.client_id} is not ${clientId}`;
-    // OIDC Core §3.1.2.1: the redirect_uri must exactly match a registered one.
+    // OpenID Connect Core, authentication request: the redirect_uri must exactly match a registered one.
     if (!request.redirect_uris.includes(auth.redirect_uri)) return `redirect_uri ${auth.redirect_uri} is not registered`;
     const launch = auth.lti_message_hint ? this.pending.get(auth.lti_message_hint) : undefined;
     if (!launch) return `lti_message_hint ${auth.lti_message_hint ?? '(missing)'} names no pending launch`;
     if (auth.login_hint !== launch.loginHint) return `login_hint ${auth.login_hint} is not ${launch.loginHint}`;
-    return undefined;
+    return launch;
   }
 
-  private async answerWithIdToken(auth: AuthenticationRequest, res: Response): Promise<void> {
-    const hint = auth.lti_message_hint ?? '';
-    const launch = this.pending.get(hint);
-    if (!launch) throw new Error('checked by authenticationProblem');
+  private async answerWithIdToken(auth: AuthenticationRequest, launch: PendingLaunch, res: Response): Promise<void> {
     // A message hint is good for one authentication, like a platform's short-lived launch reference.
-    this.pending.delete(hint);
-    const claims = this.idTokenClaims(launch, auth.nonce);
-    const idToken = await this.sign(claims);
-    this.issued.push({ launchId: launch.launchId, redirectUri: auth.redirect_uri, state: auth.state, nonce: auth.nonce, idToken, claims });
+    this.pending.delete(auth.lti_message_hint ?? '');
+    const idToken = await this.sign(this.idTokenClaims(launch, auth.nonce));
     res
       .status(200)
       .type('html')
       .send(autoPostForm(auth.redirect_uri, { id_token: idToken, state: auth.state }));
   }
 
-  /** The id_token of LTI Core §5.3 (resource link) or Deep Linking §4.4 (deep linking request). */
+  /** The id_token of an LtiResourceLinkRequest (LTI Core) or an LtiDeepLinkingRequest (Deep Linking). */
   private idTokenClaims(launch: PendingLaunch, nonce: string): JWTPayload {
     const { clientId, deploymentId, request } = this.registration;
     const { spec } = launch;
@@ -465,7 +460,7 @@ export class ConformancePlatform {
     return createRemoteJWKSet(new URL(this.registration.request.jwks_uri));
   }
 
-  /** Security Framework §4.1: client_credentials with a JWT client assertion signed by the tool's key. */
+  /** Security Framework, OAuth 2.0 client credentials grant: client_credentials with a JWT client assertion signed by the tool's key. */
   private async issueAccessToken(req: Request, res: Response): Promise<void> {
     const parsed = tokenRequest.safeParse(req.body);
     if (!parsed.success) {
@@ -494,14 +489,14 @@ export class ConformancePlatform {
   }
 
   /**
-   * Deep Linking §4.2: the return URL receives the tool's signed LtiDeepLinkingResponse. The platform
+   * Deep Linking response message: the return URL receives the tool's signed LtiDeepLinkingResponse. The platform
    * verifies it against the tool's published keys and records what it found, good or bad.
    */
   private async receiveDeepLinks(req: Request, res: Response): Promise<void> {
     const launchId = typeof req.query.launch === 'string' ? req.query.launch : undefined;
     const launch = launchId ? this.launchesById.get(launchId) : undefined;
     const jwt = (req.body as Record<string, unknown> | undefined)?.JWT;
-    const record: DeepLinkReturn = { launchId, problems: [], header: {}, claims: undefined };
+    const record: DeepLinkReturn = { launchId, problems: [], claims: undefined };
     this.deepLinkReturns.push(record);
     if (!launch?.deepLinkReturnUrl) record.problems.push(`return URL ${req.originalUrl} names no deep linking launch`);
     if (typeof jwt !== 'string') record.problems.push('no JWT form field');
@@ -524,7 +519,6 @@ export class ConformancePlatform {
         requiredClaims: ['iat', 'exp', 'nonce'],
       });
       payload = verified.payload;
-      record.header = { ...verified.protectedHeader };
     } catch (error) {
       record.problems.push(`JWT rejected: ${String(error)}`);
       return;
@@ -539,7 +533,7 @@ export class ConformancePlatform {
     if (this.seenToolNonces.has(parsed.data.nonce)) record.problems.push(`nonce ${parsed.data.nonce} was already used`);
     this.seenToolNonces.add(parsed.data.nonce);
     const sentData = launch?.spec.deepLinkingData;
-    // Deep Linking §4.2: data sent in the settings MUST come back unchanged.
+    // Deep Linking: data sent in the settings MUST come back unchanged.
     if (sentData !== undefined && parsed.data[`${DL_CLAIM}/data`] !== sentData) record.problems.push('data was not echoed unchanged');
   }
 }

@@ -10,7 +10,7 @@ export const LTI_PLATFORM_CONFIGURATION = 'https://purl.imsglobal.org/spec/lti-p
 
 const url = z.string().url();
 
-/** LTI Dynamic Registration 1.0 §3.3.1: one message the tool supports, optionally with its own launch URL. */
+/** LTI Dynamic Registration 1.0, `messages`: one message the tool supports, optionally with its own launch URL. */
 const toolMessage = z
   .object({
     type: z.string().min(1),
@@ -21,7 +21,7 @@ const toolMessage = z
   })
   .passthrough();
 
-/** LTI Dynamic Registration 1.0 §3.3: the LTI part of the tool's client metadata. */
+/** LTI Dynamic Registration 1.0, LTI tool configuration: the LTI part of the tool's client metadata. */
 const toolConfiguration = z
   .object({
     domain: z.string().min(1),
@@ -38,7 +38,7 @@ const toolConfiguration = z
 
 const includes = (required: string[]) => (values: string[]) => required.every((v) => values.includes(v));
 
-/** LTI Dynamic Registration 1.0 §3.3 (OpenID Connect Dynamic Client Registration metadata with LTI constraints). */
+/** LTI Dynamic Registration 1.0, client registration request (OpenID Connect Dynamic Client Registration metadata with LTI constraints). */
 export const toolRegistrationRequest = z
   .object({
     application_type: z.literal('web'),
@@ -60,7 +60,7 @@ export const toolRegistrationRequest = z
 
 export type ToolRegistrationRequest = z.infer<typeof toolRegistrationRequest>;
 
-/** LTI Core 1.3 §5.1.1.2 / Security Framework §5.1.1.2: the tool's authentication request (OIDC implicit flow). */
+/** Security Framework, OpenID Connect launch flow: the tool's authentication request (OIDC implicit flow). */
 export const authenticationRequest = z.object({
   scope: z.literal('openid'),
   response_type: z.literal('id_token'),
@@ -85,7 +85,7 @@ const LINE_ITEM = z
   })
   .passthrough();
 
-/** Deep Linking 2.0 §3.2 (ltiResourceLink); other types are kept as they come so the test can complain about them. */
+/** Deep Linking 2.0 content item ltiResourceLink; other types are kept as they come so the test can complain about them. */
 export const resourceLinkItem = z
   .object({
     type: z.literal('ltiResourceLink'),
@@ -99,7 +99,7 @@ export const resourceLinkItem = z
 
 export type ResourceLinkItem = z.infer<typeof resourceLinkItem>;
 
-/** Deep Linking 2.0 §4.2 with the Security Framework §5.2 claims every tool-originated message carries. */
+/** Deep Linking 2.0 response message with the Security Framework claims every tool-originated message carries. */
 export const deepLinkingResponseClaims = z
   .object({
     iss: z.string().min(1),
@@ -119,7 +119,7 @@ export const deepLinkingResponseClaims = z
 
 export type DeepLinkingResponseClaims = z.infer<typeof deepLinkingResponseClaims>;
 
-/** RFC 7523 client credentials request used by LTI Advantage services (Security Framework §4.1). */
+/** RFC 7523 client credentials request used by LTI Advantage services (Security Framework, client credentials grant). */
 export const tokenRequest = z.object({
   grant_type: z.literal('client_credentials'),
   client_assertion_type: z.literal('urn:ietf:params:oauth:client-assertion-type:jwt-bearer'),

@@ -82,6 +82,39 @@ describe('competency grade passback', () => {
     expect(sent.length).toBe((snapshot.scores as unknown[]).length + 1);
   });
 
+  test('when faculty open their course, then each coach shows a passback badge, and a resync re-sends with new_submission false', async () => {
+    const faculty = new Browser();
+    const page = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const coachName = seedIds('canvas', 'coach', 1).name;
+    expect(page.text).toMatch(new RegExp(`${coachName}</th><td><span class="badge badge-synced">Synced`));
+    const db = server.connection.db!;
+    const user = (await db.collection('users').findOne({ sub: seedIds('canvas', 'coach', 1).userId }))!;
+    const before = await server.outbox.list({ userId: user._id.toHexString() });
+
+    const resync = parseForms(page.text, page.url).find((f) => f.action.endsWith('/course/resync'))!;
+    const after = await faculty.follow(await faculty.post(resync.action, resync.fields));
+    expect(after.text).toContain('Scores of');
+    await drained(server);
+    const entries = await server.outbox.list({ userId: user._id.toHexString() });
+    const competencyEntries = entries.filter((e) => e.target.kind === 'competency');
+    expect(competencyEntries.every((e) => e.status === 'sent' && e.newSubmission === false)).toBe(true);
+    expect(Math.min(...competencyEntries.map((e) => e.version))).toBeGreaterThan(Math.max(...before.filter((e) => e.target.kind === 'competency').map((e) => e.version)));
+  });
+
+  test('when faculty turn a competency column off, then later scores for it are not queued', async () => {
+    const faculty = new Browser();
+    const page = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const form = parseForms(page.text, page.url).find((f) => f.action.endsWith('/course/grading-settings'))!;
+    const keep = form.choices.sync!.filter((c) => c !== 'C2.2');
+    await faculty.post(form.action, { ...form.fields, sync: keep });
+    const coach = seedIds('canvas', 'coach2', 1);
+    await finishModule(server, 'canvas', coach.userId, coach.contextId, 'M04');
+    const user = (await server.connection.db!.collection('users').findOne({ sub: coach.userId }))!;
+    const targets = (await server.outbox.list({ userId: user._id.toHexString() })).map((e) => e.target.id);
+    expect(targets).toContain('C2.4');
+    expect(targets).not.toContain('C2.2');
+  });
+
   test('when 20 coaches finish at the same moment and a second worker process runs, then the 13 line items are created exactly once and every score arrives', async () => {
     const extra = createPassbackWorker({
       outbox: server.outbox,
