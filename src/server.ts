@@ -246,7 +246,24 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     return stopped;
   };
 
-  return { config, logger, url, connection, database, lti, registry, platformClient, assessment, events, outbox, worker, grading, devPlatform, ready, stop };
+  return {
+    config,
+    logger,
+    url,
+    connection,
+    database,
+    lti,
+    registry,
+    platformClient,
+    assessment,
+    events,
+    outbox,
+    worker,
+    grading,
+    devPlatform,
+    ready,
+    stop,
+  };
 }
 
 /** The test platform lives under its own prefix and reaches the tool only over HTTP. */

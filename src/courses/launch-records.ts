@@ -280,7 +280,9 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
     },
     async findMembership(courseId, userId) {
       if (!Types.ObjectId.isValid(courseId) || !Types.ObjectId.isValid(userId)) return null;
-      const doc = await memberships.findOne({ courseId: new Types.ObjectId(courseId), userId: new Types.ObjectId(userId) }).lean<MembershipDoc>();
+      const doc = await memberships
+        .findOne({ courseId: new Types.ObjectId(courseId), userId: new Types.ObjectId(userId) })
+        .lean<MembershipDoc>();
       return doc ? toMembership(doc) : null;
     },
     async listLearners(courseId) {

@@ -55,7 +55,12 @@ export function courseRoutes(deps: {
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),
-        courseInfo: { title: course.title, label: course.label, hasRoster: Boolean(course.membershipsUrl), hasGradebook: Boolean(course.lineItemsUrl) },
+        courseInfo: {
+          title: course.title,
+          label: course.label,
+          hasRoster: Boolean(course.membershipsUrl),
+          hasGradebook: Boolean(course.lineItemsUrl),
+        },
         learners: learners
           .map((l) => {
             const badge = badges.get(l.id) ?? { state: 'none' as const, reason: undefined };
@@ -94,7 +99,11 @@ export function courseRoutes(deps: {
       const all = allCompetencies(framework).map((c) => c.id);
       const keep = new Set(parsed.data.sync);
       if ([...keep].some((id) => !all.includes(id))) throw new BadRequestError('Unknown competency.');
-      await deps.settings.setDisabled(course.id, all.filter((id) => !keep.has(id)), req.session.launch!.userId);
+      await deps.settings.setDisabled(
+        course.id,
+        all.filter((id) => !keep.has(id)),
+        req.session.launch!.userId,
+      );
       res.redirect(303, `/course?notice=${encodeURIComponent('Gradebook columns saved.')}`);
     }),
   );

@@ -17,7 +17,10 @@ export function createCourseGradingSettings(connection: Connection): CourseGradi
     (connection.models.CourseGradingSettings as Model<SettingsDoc> | undefined) ??
     connection.model<SettingsDoc>(
       'CourseGradingSettings',
-      new Schema<SettingsDoc>({ courseId: String, disabled: [String], updatedBy: String, updatedAt: Date }, { collection: 'course_grading_settings', versionKey: false }),
+      new Schema<SettingsDoc>(
+        { courseId: String, disabled: [String], updatedBy: String, updatedAt: Date },
+        { collection: 'course_grading_settings', versionKey: false },
+      ),
     );
   return {
     async disabledCompetencies(courseId) {
@@ -25,7 +28,11 @@ export function createCourseGradingSettings(connection: Connection): CourseGradi
       return new Set(doc?.disabled ?? []);
     },
     async setDisabled(courseId, competencyIds, by) {
-      await model.updateOne({ courseId }, { $set: { disabled: [...new Set(competencyIds)].sort(), updatedBy: by, updatedAt: new Date() } }, { upsert: true });
+      await model.updateOne(
+        { courseId },
+        { $set: { disabled: [...new Set(competencyIds)].sort(), updatedBy: by, updatedAt: new Date() } },
+        { upsert: true },
+      );
     },
   };
 }

@@ -45,7 +45,14 @@ export function createGradingAdmin(deps: {
       let learners = 0;
       for (const learner of await deps.records.listLearners(courseId)) {
         await deps.assessment.recompute(
-          { userId: learner.id, courseId, issuer: course.issuer, clientId: course.clientId, deploymentId: course.deploymentId, resourceLinkId: undefined },
+          {
+            userId: learner.id,
+            courseId,
+            issuer: course.issuer,
+            clientId: course.clientId,
+            deploymentId: course.deploymentId,
+            resourceLinkId: undefined,
+          },
           { kind: 'resync' },
         );
         learners += 1;
@@ -66,7 +73,9 @@ export function createGradingAdmin(deps: {
       }
       const rows: ReconcileRow[] = [];
       for (const [competencyId, lineItemUrl] of columns) {
-        const res = await deps.client.request(course, [scopes.resultReadonly], serviceUrl(lineItemUrl, 'results'), { headers: { Accept: resultContainerType } });
+        const res = await deps.client.request(course, [scopes.resultReadonly], serviceUrl(lineItemUrl, 'results'), {
+          headers: { Accept: resultContainerType },
+        });
         const text = await res.text();
         if (!res.ok) throw new PlatformRequestError(`results request failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
         const results = z.array(resultSchema).parse(JSON.parse(text));
@@ -74,27 +83,37 @@ export function createGradingAdmin(deps: {
         for (const r of results) {
           seen.add(r.userId);
           const learner = bySub.get(r.userId);
-          const lms = r.resultScore === null || r.resultScore === undefined ? undefined : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
+          const lms =
+            r.resultScore === null || r.resultScore === undefined
+              ? undefined
+              : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
           const mine = learner ? ours.get(learner.id)?.get(competencyId) : undefined;
-          const status = mine === undefined ? 'only-in-lms' : lms === undefined ? 'missing-in-lms' : Math.abs(mine - lms) < 0.01 ? 'match' : 'differs';
+          const status =
+            mine === undefined ? 'only-in-lms' : lms === undefined ? 'missing-in-lms' : Math.abs(mine - lms) < 0.01 ? 'match' : 'differs';
           rows.push({ learner: learner?.name ?? r.userId, userSub: r.userId, competencyId, ours: mine, lms, status });
         }
         for (const learner of learners) {
           const mine = ours.get(learner.id)?.get(competencyId);
-          if (mine !== undefined && !seen.has(learner.sub)) rows.push({ learner: learner.name, userSub: learner.sub, competencyId, ours: mine, lms: undefined, status: 'missing-in-lms' });
+          if (mine !== undefined && !seen.has(learner.sub))
+            rows.push({ learner: learner.name, userSub: learner.sub, competencyId, ours: mine, lms: undefined, status: 'missing-in-lms' });
         }
       }
-      return rows.sort((a, b) => a.learner.localeCompare(b.learner) || a.competencyId.localeCompare(b.competencyId, 'en', { numeric: true }));
+      return rows.sort(
+        (a, b) => a.learner.localeCompare(b.learner) || a.competencyId.localeCompare(b.competencyId, 'en', { numeric: true }),
+      );
     },
 
     /** Per learner of a course: synced, pending or failed (with the first reason), for the faculty badge. */
-    async courseBadges(courseId: string): Promise<Map<string, { state: 'synced' | 'pending' | 'failed' | 'none'; reason: string | undefined }>> {
+    async courseBadges(
+      courseId: string,
+    ): Promise<Map<string, { state: 'synced' | 'pending' | 'failed' | 'none'; reason: string | undefined }>> {
       const badges = new Map<string, { state: 'synced' | 'pending' | 'failed' | 'none'; reason: string | undefined }>();
       for (const e of await deps.outbox.forCourse(courseId)) {
         const current = badges.get(e.userId);
         const state = e.status === 'failed' ? 'failed' : e.status === 'pending' || e.status === 'sending' ? 'pending' : 'synced';
         const rank = { failed: 3, pending: 2, synced: 1, none: 0 } as const;
-        if (!current || rank[state] > rank[current.state]) badges.set(e.userId, { state, reason: e.status === 'failed' ? e.reason : undefined });
+        if (!current || rank[state] > rank[current.state])
+          badges.set(e.userId, { state, reason: e.status === 'failed' ? e.reason : undefined });
       }
       return badges;
     },

@@ -49,11 +49,17 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
     (deps.connection.models.CourseLineItem as Model<StoredDoc> | undefined) ??
     deps.connection.model<StoredDoc>(
       'CourseLineItem',
-      new Schema<StoredDoc>({ courseId: String, competencyId: String, lineItemUrl: String, createdAt: Date }, { collection: 'course_line_items', versionKey: false }),
+      new Schema<StoredDoc>(
+        { courseId: String, competencyId: String, lineItemUrl: String, createdAt: Date },
+        { collection: 'course_line_items', versionKey: false },
+      ),
     );
   const locks: Model<LockDoc> =
     (deps.connection.models.GradingLock as Model<LockDoc> | undefined) ??
-    deps.connection.model<LockDoc>('GradingLock', new Schema<LockDoc>({ _id: String, owner: String, until: Date }, { collection: 'grading_locks', versionKey: false }));
+    deps.connection.model<LockDoc>(
+      'GradingLock',
+      new Schema<LockDoc>({ _id: String, owner: String, until: Date }, { collection: 'grading_locks', versionKey: false }),
+    );
   const lockMs = deps.lockMs ?? 60_000;
 
   async function known(courseId: string): Promise<Map<string, string>> {
@@ -68,7 +74,11 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
       const now = new Date();
       try {
         // Take a free lock, or one whose holder died (expired); the unique _id makes this atomic.
-        await locks.updateOne({ _id: name, until: { $lt: now } }, { $set: { owner, until: new Date(now.getTime() + lockMs) } }, { upsert: true });
+        await locks.updateOne(
+          { _id: name, until: { $lt: now } },
+          { $set: { owner, until: new Date(now.getTime() + lockMs) } },
+          { upsert: true },
+        );
         const held = await locks.findById(name).lean<LockDoc>();
         if (held?.owner === owner) break;
       } catch (error) {
@@ -120,10 +130,15 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
               body: JSON.stringify({ label: competencyLabel(competency), scoreMaximum, tag: competencyTag, resourceId: competency.id }),
             });
             const text = await res.text();
-            if (!res.ok) throw new PlatformRequestError(`line item creation failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
+            if (!res.ok)
+              throw new PlatformRequestError(`line item creation failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
             url = lineItemSchema.parse(JSON.parse(text)).id;
           }
-          await stored.updateOne({ courseId: course.id, competencyId: competency.id }, { $setOnInsert: { lineItemUrl: url, createdAt: new Date() } }, { upsert: true });
+          await stored.updateOne(
+            { courseId: course.id, competencyId: competency.id },
+            { $setOnInsert: { lineItemUrl: url, createdAt: new Date() } },
+            { upsert: true },
+          );
           current.set(competency.id, url);
         }
         return current;

@@ -53,7 +53,10 @@ export interface OutboxEntry {
 
 type OutboxDoc = Omit<OutboxEntry, 'id'> & { _id: Types.ObjectId; lease?: { owner: string; until: Date } | null };
 
-export type EnqueueInput = Omit<OutboxEntry, 'id' | 'key' | 'status' | 'reason' | 'attemptCount' | 'attempts' | 'nextAttemptAt' | 'firstQueuedAt' | 'updatedAt' | 'sentAt'>;
+export type EnqueueInput = Omit<
+  OutboxEntry,
+  'id' | 'key' | 'status' | 'reason' | 'attemptCount' | 'attempts' | 'nextAttemptAt' | 'firstQueuedAt' | 'updatedAt' | 'sentAt'
+>;
 
 export interface LedgerFilter {
   issuer?: string;
@@ -79,7 +82,10 @@ const toEntry = (d: OutboxDoc): OutboxEntry => {
 export function createOutbox(connection: Connection) {
   const model: Model<OutboxDoc> =
     (connection.models.PassbackOutbox as Model<OutboxDoc> | undefined) ??
-    connection.model<OutboxDoc>('PassbackOutbox', new Schema<OutboxDoc>({}, { collection: 'passback_outbox', versionKey: false, strict: false }));
+    connection.model<OutboxDoc>(
+      'PassbackOutbox',
+      new Schema<OutboxDoc>({}, { collection: 'passback_outbox', versionKey: false, strict: false }),
+    );
 
   return {
     /**
@@ -110,7 +116,10 @@ export function createOutbox(connection: Connection) {
       await model
         .updateOne(
           { key, $or: [{ version: { $lt: input.version } }, { version: { $exists: false } }] },
-          { $set: { ...input, key, status: 'skipped', reason, nextAttemptAt: now, firstQueuedAt: now, updatedAt: now }, $setOnInsert: { attempts: [], attemptCount: 0 } },
+          {
+            $set: { ...input, key, status: 'skipped', reason, nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+            $setOnInsert: { attempts: [], attemptCount: 0 },
+          },
           { upsert: true },
         )
         .catch((error: { code?: number }) => {
@@ -120,7 +129,10 @@ export function createOutbox(connection: Connection) {
 
     /** Returns sending entries whose worker died (lease expired) to pending. */
     async releaseExpiredLeases(now: Date): Promise<number> {
-      const result = await model.updateMany({ status: 'sending', 'lease.until': { $lt: now } }, { $set: { status: 'pending', lease: null, updatedAt: now } });
+      const result = await model.updateMany(
+        { status: 'sending', 'lease.until': { $lt: now } },
+        { $set: { status: 'pending', lease: null, updatedAt: now } },
+      );
       return result.modifiedCount;
     },
 
@@ -167,7 +179,10 @@ export function createOutbox(connection: Connection) {
         },
       );
       if (updated.modifiedCount === 0) {
-        await model.updateOne({ _id: new Types.ObjectId(entry.id), 'lease.owner': owner }, { $set: { lease: null, updatedAt: now }, ...push });
+        await model.updateOne(
+          { _id: new Types.ObjectId(entry.id), 'lease.owner': owner },
+          { $set: { lease: null, updatedAt: now }, ...push },
+        );
       }
     },
 
@@ -183,14 +198,23 @@ export function createOutbox(connection: Connection) {
 
     async counts(filter: LedgerFilter): Promise<Record<OutboxStatus, number>> {
       const out = Object.fromEntries(outboxStatuses.map((s) => [s, 0])) as Record<OutboxStatus, number>;
-      for (const status of outboxStatuses) out[status] = await model.countDocuments({ ...ledgerQuery({ ...filter, status: undefined }), status });
+      for (const status of outboxStatuses)
+        out[status] = await model.countDocuments({ ...ledgerQuery({ ...filter, status: undefined }), status });
       return out;
     },
 
     /** Puts failed (or given) entries back in the queue now. */
     async retry(ids: string[] | 'all-failed', now: Date): Promise<number> {
-      const filter = ids === 'all-failed' ? { status: 'failed' } : { _id: { $in: ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) }, status: { $in: ['failed', 'skipped', 'superseded'] } };
-      const result = await model.updateMany(filter, { $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, reason: undefined, updatedAt: now } });
+      const filter =
+        ids === 'all-failed'
+          ? { status: 'failed' }
+          : {
+              _id: { $in: ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) },
+              status: { $in: ['failed', 'skipped', 'superseded'] },
+            };
+      const result = await model.updateMany(filter, {
+        $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, reason: undefined, updatedAt: now },
+      });
       return result.modifiedCount;
     },
 

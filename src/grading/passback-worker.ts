@@ -81,7 +81,14 @@ export function createPassbackWorker(deps: {
       const res = await deps.client.request(entry, [scopes.score], serviceUrl(lineItemUrl, 'scores'), {
         method: 'POST',
         headers: { 'Content-Type': scoreContentType },
-        body: JSON.stringify(scoreBody({ userSub: entry.userSub, score: entry.score, canvas: entry.productFamily === 'canvas', newSubmission: entry.newSubmission })),
+        body: JSON.stringify(
+          scoreBody({
+            userSub: entry.userSub,
+            score: entry.score,
+            canvas: entry.productFamily === 'canvas',
+            newSubmission: entry.newSubmission,
+          }),
+        ),
       });
       const text = await res.text();
       httpStatus = res.status;
@@ -125,7 +132,12 @@ export function createPassbackWorker(deps: {
     await deps.outbox.finish(
       entry,
       owner,
-      { status, reason, nextAttemptAt: next, attempt: { at: new Date(started), version: entry.version, httpStatus, outcome: status, excerpt, durationMs: finishedAt - started } },
+      {
+        status,
+        reason,
+        nextAttemptAt: next,
+        attempt: { at: new Date(started), version: entry.version, httpStatus, outcome: status, excerpt, durationMs: finishedAt - started },
+      },
       new Date(finishedAt),
     );
   }
@@ -140,7 +152,9 @@ export function createPassbackWorker(deps: {
     while (!stopped) {
       if (now() - lastRelease > 1000) {
         lastRelease = now();
-        await deps.outbox.releaseExpiredLeases(new Date(now())).catch((error: unknown) => deps.logger.error({ err: error }, 'lease release failed'));
+        await deps.outbox
+          .releaseExpiredLeases(new Date(now()))
+          .catch((error: unknown) => deps.logger.error({ err: error }, 'lease release failed'));
       }
       let claimed: OutboxEntry | null = null;
       if (running < options.concurrency) {

@@ -2,12 +2,22 @@ import { backoffMs, classifyResponse, competencyComment, retryAfterMs, scoreBody
 
 describe('AGS score messages', () => {
   test('when a line item URL has a query string, then /scores goes before it', () => {
-    expect(serviceUrl('https://lms.example/api/lti/courses/1/line_items/7?type_id=3', 'scores')).toBe('https://lms.example/api/lti/courses/1/line_items/7/scores?type_id=3');
-    expect(serviceUrl('https://lms.example/mod/lti/services.php/2/lineitems/9/lineitem', 'results')).toBe('https://lms.example/mod/lti/services.php/2/lineitems/9/lineitem/results');
+    expect(serviceUrl('https://lms.example/api/lti/courses/1/line_items/7?type_id=3', 'scores')).toBe(
+      'https://lms.example/api/lti/courses/1/line_items/7/scores?type_id=3',
+    );
+    expect(serviceUrl('https://lms.example/mod/lti/services.php/2/lineitems/9/lineitem', 'results')).toBe(
+      'https://lms.example/mod/lti/services.php/2/lineitems/9/lineitem/results',
+    );
   });
 
   test('when the platform is Canvas, then the submission extension carries new_submission; otherwise it is absent', () => {
-    const score = { scoreGiven: 78.25, activityProgress: 'Completed' as const, gradingProgress: 'FullyGraded' as const, comment: 'c', timestamp: '2026-11-24T10:00:00.123Z' };
+    const score = {
+      scoreGiven: 78.25,
+      activityProgress: 'Completed' as const,
+      gradingProgress: 'FullyGraded' as const,
+      comment: 'c',
+      timestamp: '2026-11-24T10:00:00.123Z',
+    };
     expect(scoreBody({ userSub: 'u1', score, canvas: true, newSubmission: false })).toEqual({
       userId: 'u1',
       scoreGiven: 78.25,
@@ -18,7 +28,9 @@ describe('AGS score messages', () => {
       comment: 'c',
       'https://canvas.instructure.com/lti/submission': { new_submission: false },
     });
-    expect(scoreBody({ userSub: 'u1', score, canvas: false, newSubmission: true })).not.toHaveProperty(['https://canvas.instructure.com/lti/submission']);
+    expect(scoreBody({ userSub: 'u1', score, canvas: false, newSubmission: true })).not.toHaveProperty([
+      'https://canvas.instructure.com/lti/submission',
+    ]);
   });
 
   test.each([

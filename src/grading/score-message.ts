@@ -23,7 +23,12 @@ export function serviceUrl(lineItemUrl: string, service: 'scores' | 'results'): 
   return url.toString();
 }
 
-export function scoreBody(input: { userSub: string; score: ScoreFields; canvas: boolean; newSubmission: boolean }): Record<string, unknown> {
+export function scoreBody(input: {
+  userSub: string;
+  score: ScoreFields;
+  canvas: boolean;
+  newSubmission: boolean;
+}): Record<string, unknown> {
   const body: Record<string, unknown> = {
     userId: input.userSub,
     scoreGiven: input.score.scoreGiven,
@@ -69,7 +74,8 @@ export function classifyResponse(status: number, body: string, retryAfter: strin
     return { kind: 'superseded', reason: `HTTP ${status}: the LMS already has this or a newer score${excerpt ? ` (${excerpt})` : ''}` };
   }
   if (status === 404 || status === 422) return { kind: 'skipped', reason: `HTTP ${status}: ${excerpt || 'not gradable'}` };
-  if (status === 403 && /rate limit/i.test(body)) return { kind: 'retry', delayMs: retryAfterMs(retryAfter, now), reason: 'HTTP 403 rate limit exceeded' };
+  if (status === 403 && /rate limit/i.test(body))
+    return { kind: 'retry', delayMs: retryAfterMs(retryAfter, now), reason: 'HTTP 403 rate limit exceeded' };
   return { kind: 'failed', reason: `HTTP ${status}: ${excerpt}` };
 }
 

@@ -13,7 +13,12 @@ describe('passback under faults', () => {
   beforeAll(async () => {
     server = await startTestServer(
       {},
-      { tuning: { platformTimeoutMs: 400, worker: { baseBackoffMs: 20, maxBackoffMs: 300, idlePollMs: 20, concurrency: 8, perPlatformConcurrency: 4, leaseMs: 5_000 } } },
+      {
+        tuning: {
+          platformTimeoutMs: 400,
+          worker: { baseBackoffMs: 20, maxBackoffMs: 300, idlePollMs: 20, concurrency: 8, perPlatformConcurrency: 4, leaseMs: 5_000 },
+        },
+      },
     );
   });
   afterAll(async () => {
@@ -24,13 +29,24 @@ describe('passback under faults', () => {
   test('when 1,000+ scores meet 20 % 500s, 5 % 429s, 2 % resets and 1 % timeouts, then every latest score arrives, no older timestamp is ever sent, and one token per scope set suffices', async () => {
     const shape = 'canvas';
     const contextId = devPlatformDirectory().courses.find((c) => c.shape === shape)!.contextId;
-    const learners = devPlatformDirectory().users.filter((u) => u.shape === shape && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'));
+    const learners = devPlatformDirectory().users.filter(
+      (u) => u.shape === shape && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'),
+    );
     await launch(server, new Browser(), { shape, userId: learners[0]!.userId, contextId });
     const course = (await server.connection.db!.collection('courses').findOne({ contextId }))!;
     const registration = (await server.devPlatform!.registration(shape))!;
 
     server.devPlatform!.stats.reset();
-    server.devPlatform!.faults.set({ seed: 42, rate500: 0.2, rate429: 0.05, retryAfterSeconds: 0, rateReset: 0.02, rateTimeout: 0.01, timeoutDelayMs: 1_000, appliesTo: ['scores'] });
+    server.devPlatform!.faults.set({
+      seed: 42,
+      rate500: 0.2,
+      rate429: 0.05,
+      retryAfterSeconds: 0,
+      rateReset: 0.02,
+      rateTimeout: 0.01,
+      timeoutDelayMs: 1_000,
+      appliesTo: ['scores'],
+    });
 
     const latest = new Map<string, { score: number; timestamp: string }>();
     let enqueued = 0;
@@ -51,7 +67,13 @@ describe('passback under faults', () => {
             userSub: learner.userId,
             userName: learner.name,
             target: { kind: 'competency', id: competency, lineItemUrl: undefined },
-            score: { scoreGiven: score, activityProgress: 'InProgress', gradingProgress: 'FullyGraded', comment: `round ${round}`, timestamp: computedAt.toISOString() },
+            score: {
+              scoreGiven: score,
+              activityProgress: 'InProgress',
+              gradingProgress: 'FullyGraded',
+              comment: `round ${round}`,
+              timestamp: computedAt.toISOString(),
+            },
             version: computedAt.getTime(),
             newSubmission: false,
           };
@@ -75,7 +97,11 @@ describe('passback under faults', () => {
       const [sub, competency] = key.split('|');
       const item = book.lineItems.find((l) => l.tag === 'coaching-competency' && l.resourceId === competency)!;
       const result = item.results.find((r) => r.userId === sub);
-      expect({ key, score: result?.scoreGiven, timestamp: result?.timestamp }).toEqual({ key, score: expected.score, timestamp: expected.timestamp });
+      expect({ key, score: result?.scoreGiven, timestamp: result?.timestamp }).toEqual({
+        key,
+        score: expected.score,
+        timestamp: expected.timestamp,
+      });
     }
 
     const entries = await server.outbox.list({ courseId: course._id.toHexString(), limit: 10_000 });

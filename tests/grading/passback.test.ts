@@ -19,17 +19,37 @@ async function drained(server: TestServer, timeoutMs = 60_000): Promise<void> {
 }
 
 /** Launches a coach (so our records exist) and finishes a module through the service, answering the first option. */
-async function finishModule(server: TestServer, shape: 'canvas' | 'moodle', userId: string, contextId: string, moduleId: string): Promise<void> {
+async function finishModule(
+  server: TestServer,
+  shape: 'canvas' | 'moodle',
+  userId: string,
+  contextId: string,
+  moduleId: string,
+): Promise<void> {
   const browser = new Browser();
   await launch(server, browser, { shape, userId, contextId });
   const db = server.connection.db!;
   const user = (await db.collection('users').findOne({ sub: userId }))!;
   const course = (await db.collection('courses').findOne({ contextId }))!;
-  const coach: Coach = { userId: user._id.toHexString(), courseId: course._id.toHexString(), issuer: course.issuer, clientId: course.clientId, deploymentId: course.deploymentId, resourceLinkId: undefined };
+  const coach: Coach = {
+    userId: user._id.toHexString(),
+    courseId: course._id.toHexString(),
+    issuer: course.issuer,
+    clientId: course.clientId,
+    deploymentId: course.deploymentId,
+    resourceLinkId: undefined,
+  };
   const module = await server.assessment.currentModule(moduleId);
   const attempt = await server.assessment.startOrResume(coach, moduleId, `start-${userId}-${moduleId}-xxxxxxxx`);
   for (const item of module.items) {
-    await server.assessment.answer(coach, attempt.id, item.id, item.kind === 'mcq' ? { kind: 'mcq', selected: [item.options.find((o) => o.correct)!.id] } : { kind: 'reflection', text: 'My reflection.', selfLevel: 'proficient' });
+    await server.assessment.answer(
+      coach,
+      attempt.id,
+      item.id,
+      item.kind === 'mcq'
+        ? { kind: 'mcq', selected: [item.options.find((o) => o.correct)!.id] }
+        : { kind: 'reflection', text: 'My reflection.', selfLevel: 'proficient' },
+    );
   }
   await server.assessment.complete(coach, attempt.id);
 }
@@ -98,7 +118,9 @@ describe('competency grade passback', () => {
     const entries = await server.outbox.list({ userId: user._id.toHexString() });
     const competencyEntries = entries.filter((e) => e.target.kind === 'competency');
     expect(competencyEntries.every((e) => e.status === 'sent' && e.newSubmission === false)).toBe(true);
-    expect(Math.min(...competencyEntries.map((e) => e.version))).toBeGreaterThan(Math.max(...before.filter((e) => e.target.kind === 'competency').map((e) => e.version)));
+    expect(Math.min(...competencyEntries.map((e) => e.version))).toBeGreaterThan(
+      Math.max(...before.filter((e) => e.target.kind === 'competency').map((e) => e.version)),
+    );
   });
 
   test('when faculty turn a competency column off, then later scores for it are not queued', async () => {
@@ -119,9 +141,13 @@ describe('competency grade passback', () => {
     const extra = createPassbackWorker({
       outbox: server.outbox,
       client: createPlatformClient({ provider: server.lti, logger: server.logger }),
-      lineItems: createLineItemService({ connection: server.connection, client: createPlatformClient({ provider: server.lti, logger: server.logger }) }),
+      lineItems: createLineItemService({
+        connection: server.connection,
+        client: createPlatformClient({ provider: server.lti, logger: server.logger }),
+      }),
       records: (await import('../../src/courses/launch-records')).createLaunchRecords(server.connection),
-      framework: async () => (await import('../../src/competencies/competency-repository')).createCompetencyRepository(server.connection).loadFramework(),
+      framework: async () =>
+        (await import('../../src/competencies/competency-repository')).createCompetencyRepository(server.connection).loadFramework(),
       logger: server.logger,
       options: { baseBackoffMs: 20, maxBackoffMs: 200, idlePollMs: 20 },
     });
@@ -129,7 +155,10 @@ describe('competency grade passback', () => {
     try {
       const contextId = seedIds('moodle', 'coach', 0).contextId;
       const learners = devPlatformDirectory()
-        .users.filter((u) => u.shape === 'moodle' && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'))
+        .users.filter(
+          (u) =>
+            u.shape === 'moodle' && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'),
+        )
         .slice(0, 20);
       expect(learners).toHaveLength(20);
       await Promise.all(learners.map((l) => finishModule(server, 'moodle', l.userId, contextId, 'M02')));

@@ -26,4 +26,3 @@ export async function hurry(browser: Browser, landing: PageResponse, maxSteps = 
   }
   return seen;
 }
-
