@@ -75,8 +75,11 @@ export function outboxKey(courseId: string, userId: string, target: { kind: stri
 }
 
 const toEntry = (d: OutboxDoc): OutboxEntry => {
-  const { _id, lease: _lease, ...rest } = d;
-  return { ...rest, id: _id.toHexString() };
+  // The lease is the worker's business, not the ledger's.
+  const rest: Partial<OutboxDoc> = { ...d };
+  delete rest.lease;
+  delete rest._id;
+  return { ...(rest as Omit<OutboxDoc, '_id' | 'lease'>), id: d._id.toHexString() };
 };
 
 export function createOutbox(connection: Connection) {

@@ -1,4 +1,5 @@
-import { Browser, findLink, parseForms, type PageResponse } from './browser';
+import type { Browser} from './browser';
+import { findLink, parseForms, type PageResponse } from './browser';
 
 /**
  * A hurried coach: submits every form with its first option and some text, follows "start / next /
