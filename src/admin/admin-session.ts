@@ -1,0 +1,12 @@
+/** What a password sign-in leaves in the session (LTI administrators use `launch` instead). */
+export interface AdminSession {
+  email: string;
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    admin: AdminSession;
+    /** One-shot notice shown on the next admin page (post/redirect/get). */
+    adminNotice: string;
+  }
+}
