@@ -29,6 +29,7 @@ import { resolveDatabaseServer, type DatabaseServer } from './db/database-server
 import { migrateUp } from './db/migrations';
 import { createDevPlatform, type DevPlatform } from './devplatform';
 import { courseRoutes } from './faculty/course-routes';
+import { reflectionRoutes } from './faculty/reflection-routes';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
@@ -187,6 +188,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       trainingRoutes({ catalog, assessment, competencies }),
       moduleRoutes({ catalog, assessment }),
       courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
+      reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],

@@ -239,6 +239,46 @@ export function createAssessmentService(deps: AssessmentDeps) {
 
     recompute,
 
+    /** Reflections in a course's completed attempts, for faculty to rate (unrated first). */
+    async reflectionsForCourse(
+      courseId: string,
+    ): Promise<
+      {
+        attemptId: string;
+        userId: string;
+        moduleId: string;
+        moduleTitle: string;
+        itemId: string;
+        prompt: string;
+        rubric: Record<RubricLevel, string>;
+        text: string;
+        selfLevel: RubricLevel | undefined;
+        facultyLevel: RubricLevel | undefined;
+      }[]
+    > {
+      const out = [];
+      for (const attempt of await deps.attempts.listCompletedForCourse(courseId)) {
+        const module = await moduleOf(attempt);
+        for (const answer of attempt.answers) {
+          const item = module.items.find((i) => i.id === answer.itemId);
+          if (!item || item.kind !== 'reflection') continue;
+          out.push({
+            attemptId: attempt.id,
+            userId: attempt.userId,
+            moduleId: module.id,
+            moduleTitle: module.title,
+            itemId: item.id,
+            prompt: item.prompt,
+            rubric: item.rubric,
+            text: answer.text ?? '',
+            selfLevel: answer.selfLevel,
+            facultyLevel: answer.facultyLevel,
+          });
+        }
+      }
+      return out.sort((a, b) => Number(Boolean(a.facultyLevel)) - Number(Boolean(b.facultyLevel)));
+    },
+
     async moduleStatuses(coach: Coach): Promise<Map<string, ModuleStatus>> {
       const statuses = new Map<string, ModuleStatus>();
       for (const attempt of await deps.attempts.listForUser(coach.userId, coach.courseId)) {

@@ -189,9 +189,14 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
       return result.modifiedCount === 1;
     },
     async rateReflection(attemptId, itemId, level, ratedBy) {
+      if (!Types.ObjectId.isValid(attemptId)) return false;
+      // By index rather than the positional operator, which the embedded database does not support with $elemMatch.
+      const doc = await model.findById(attemptId).lean<AttemptDoc>();
+      const index = doc?.answers.findIndex((a) => a.itemId === itemId && a.kind === 'reflection') ?? -1;
+      if (index < 0) return false;
       const result = await model.updateOne(
-        { _id: oid(attemptId), answers: { $elemMatch: { itemId, kind: 'reflection' } } },
-        { $set: { 'answers.$.facultyLevel': level, 'answers.$.facultyRatedBy': ratedBy } },
+        { _id: oid(attemptId), [`answers.${index}.itemId`]: itemId },
+        { $set: { [`answers.${index}.facultyLevel`]: level, [`answers.${index}.facultyRatedBy`]: ratedBy } },
       );
       return result.matchedCount === 1;
     },

@@ -129,4 +129,32 @@ describe('a coach works through a module', () => {
     const attempt = (await server.connection.db!.collection('attempts').findOne({ moduleId: 'M03' }))!;
     expect(attempt.answers).toEqual([]);
   });
+
+  test('when faculty rate a finished coach reflection, then the rating replaces the self-rating and the scores are recomputed', async () => {
+    const coach = new Browser();
+    const landing = await launch(server, coach, launchInput('canvas', 'coach', { custom: { module_id: 'M06' } }, 1));
+    await hurry(coach, landing);
+    const db = server.connection.db!;
+    const user = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach', {}, 1).userId }))!;
+    const before = (await db.collection('competency_scores').findOne({ userId: user._id }))!;
+    expect((before.scores as { pendingFacultyRating: boolean }[]).some((s) => s.pendingFacultyRating)).toBe(true);
+
+    const faculty = new Browser();
+    await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const page = await faculty.get(`${server.url}/course/reflections`);
+    expect(page.status).toBe(200);
+    const forms = parseForms(page.text, page.url).filter((f) => f.action.includes('/course/reflections/'));
+    expect(forms.length).toBe(2);
+    for (const form of forms) {
+      const rated = await faculty.post(form.action, { ...form.fields, level: 'expert' });
+      expect(rated.status).toBe(303);
+    }
+    const after = (await db.collection('competency_scores').findOne({ userId: user._id }))!;
+    expect((after.scores as { pendingFacultyRating: boolean }[]).every((s) => !s.pendingFacultyRating)).toBe(true);
+    expect(
+      await db.collection('domain_events').countDocuments({ userId: user._id.toHexString(), 'payload.cause.kind': 'faculty-rating' }),
+    ).toBe(2);
+    const missing = await faculty.post(forms[0]!.action, { ...forms[0]!.fields });
+    expect(missing.status).toBe(400);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Browser} from './browser';
+import type { Browser } from './browser';
 import { findLink, parseForms, type PageResponse } from './browser';
 
 /**
