@@ -1,7 +1,8 @@
 // @ts-check
+const { indexMigration } = require('./lib/indexes');
 // Unique natural keys for LTI records (races between concurrent launches are settled by these),
 // and TTL clean-up where real MongoDB supports it (the embedded server ignores TTL; nothing depends on it).
-/** @type {[string, Record<string, 1>, import('mongodb').CreateIndexesOptions][]} */
+/** @type {import('./lib/indexes').IndexSpec[]} */
 const indexes = [
   ['lti_platform_settings', { issuer: 1, clientId: 1 }, { unique: true, name: 'issuer_client_unique' }],
   ['lti_nonces', { issuer: 1, nonce: 1 }, { unique: true, name: 'issuer_nonce_unique' }],
@@ -14,20 +15,4 @@ const indexes = [
   ['resource_links', { courseId: 1, resourceLinkId: 1 }, { unique: true, name: 'course_link_unique' }],
 ];
 
-module.exports = {
-  /** @param {import('mongodb').Db} db */
-  async up(db) {
-    for (const [collection, keys, options] of indexes) {
-      await db.collection(collection).createIndex(keys, options);
-    }
-  },
-  /** @param {import('mongodb').Db} db */
-  async down(db) {
-    for (const [collection, , options] of indexes) {
-      await db
-        .collection(collection)
-        .dropIndex(/** @type {string} */ (options.name))
-        .catch(() => undefined);
-    }
-  },
-};
+module.exports = indexMigration(indexes);

@@ -3,11 +3,10 @@
  * platform, against targets. Prints a table and exits 1 when a target is missed. Not part of npm test.
  */
 import { performance } from 'node:perf_hooks';
-import { devPlatformDirectory } from '../../src/devplatform';
-import type { EnqueueInput } from '../../src/grading/outbox';
 import { startMongoJavaServer } from '../../src/db/embedded/embedded-mongo';
 import { Browser } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
+import { competencyIds, scoreCourse } from '../support/outbox-fixtures';
 import { startTestServer } from '../support/test-server';
 
 const targets = { launchP95Ms: 300, launchesPerSecond: 10, passbackScoresPerSecond: 50, rssMb: 600 };
@@ -34,32 +33,14 @@ async function main(): Promise<number> {
     }
     const launchSeconds = (performance.now() - started) / 1000;
 
-    const contextId = devPlatformDirectory().courses.find((c) => c.shape === 'canvas')!.contextId;
-    const course = (await server.connection.db!.collection('courses').findOne({ contextId }))!;
-    const registration = (await server.devPlatform!.registration('canvas'))!;
-    const learners = devPlatformDirectory().users.filter((u) => u.shape === 'canvas' && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'));
-    const competencies = ['C1.1', 'C1.2', 'C1.3', 'C1.4', 'C2.1', 'C2.2', 'C2.3', 'C2.4', 'C3.1', 'C3.2', 'C3.3', 'C4.1', 'C4.2'];
+    const { learners, entry } = await scoreCourse(server, 'canvas');
     let count = 0;
     const t0 = performance.now();
     for (let round = 0; count < 1000; round += 1) {
-      for (const [li, learner] of learners.entries()) {
-        for (const c of competencies) {
-          const at = new Date(Date.UTC(2026, 10, 24, 12, round, 0, li * 13 + competencies.indexOf(c)));
-          const input: EnqueueInput = {
-            issuer: registration.issuer,
-            clientId: registration.clientId,
-            productFamily: 'canvas',
-            courseId: course._id.toHexString(),
-            contextId,
-            courseTitle: String(course.title),
-            userId: li.toString(16).padStart(24, '0'),
-            userSub: learner.userId,
-            userName: learner.name,
-            target: { kind: 'competency', id: c, lineItemUrl: undefined },
-            score: { scoreGiven: (li * 7 + round) % 100, activityProgress: 'InProgress', gradingProgress: 'FullyGraded', comment: 'bench', timestamp: at.toISOString() },
-            version: at.getTime(),
-            newSubmission: false,
-          };
+      for (let li = 0; li < learners.length; li += 1) {
+        for (const c of competencyIds) {
+          const at = new Date(Date.UTC(2026, 10, 24, 12, round, 0, li * 13 + competencyIds.indexOf(c)));
+          const input = entry(li, c, (li * 7 + round) % 100, at, 'bench');
           await server.outbox.enqueue(input, new Date());
           count += 1;
         }
@@ -74,12 +55,20 @@ async function main(): Promise<number> {
       ['launch p50 (ms)', percentile(durations, 50), targets.launchP95Ms, true],
       ['launch p95 (ms)', percentile(durations, 95), targets.launchP95Ms, percentile(durations, 95) <= targets.launchP95Ms],
       ['launches per second', 100 / launchSeconds, targets.launchesPerSecond, 100 / launchSeconds >= targets.launchesPerSecond],
-      ['passback scores per second', count / passbackSeconds, targets.passbackScoresPerSecond, count / passbackSeconds >= targets.passbackScoresPerSecond],
+      [
+        'passback scores per second',
+        count / passbackSeconds,
+        targets.passbackScoresPerSecond,
+        count / passbackSeconds >= targets.passbackScoresPerSecond,
+      ],
       ['RSS after run (MB, tool + platform + test client)', rssMb, targets.rssMb, rssMb <= targets.rssMb],
     ];
     process.stdout.write(`${'metric'.padEnd(52)} ${'value'.padStart(10)} ${'target'.padStart(10)}  ok\n`);
-    for (const [name, value, target, ok] of rows) process.stdout.write(`${name.padEnd(52)} ${value.toFixed(1).padStart(10)} ${String(target).padStart(10)}  ${ok ? 'yes' : 'NO'}\n`);
-    process.stdout.write(`(${count} scores enqueued, JWKS fetches during launches: ${server.devPlatform!.stats.jwksRequests()}, token requests: ${JSON.stringify(server.devPlatform!.stats.tokenRequests())})\n`);
+    for (const [name, value, target, ok] of rows)
+      process.stdout.write(`${name.padEnd(52)} ${value.toFixed(1).padStart(10)} ${String(target).padStart(10)}  ${ok ? 'yes' : 'NO'}\n`);
+    process.stdout.write(
+      `(${count} scores enqueued, JWKS fetches during launches: ${server.devPlatform!.stats.jwksRequests()}, token requests: ${JSON.stringify(server.devPlatform!.stats.tokenRequests())})\n`,
+    );
     return rows.every((r) => r[3]) ? 0 : 1;
   } finally {
     await server.stop();

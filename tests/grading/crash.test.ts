@@ -1,14 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { devPlatformDirectory } from '../../src/devplatform';
-import type { EnqueueInput } from '../../src/grading/outbox';
 import { fromRoot } from '../../src/shared/paths';
-import { Browser } from '../support/browser';
-import { launch } from '../support/lti-launch';
+import { competencyIds, scoreCourse } from '../support/outbox-fixtures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(240_000);
-
-const competencies = ['C1.1', 'C1.2', 'C1.3', 'C1.4', 'C2.1', 'C2.2', 'C2.3', 'C2.4', 'C3.1', 'C3.2', 'C3.3', 'C4.1', 'C4.2'];
 
 function startWorkerProcess(server: TestServer): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'grading', 'cli', 'worker.ts')], {
@@ -48,42 +43,15 @@ describe('a passback worker process killed mid-run', () => {
   });
 
   test('when the worker is SIGKILLed while sending and another starts, then nothing is lost and no score version is accepted twice', async () => {
-    const shape = 'moodle';
-    const contextId = devPlatformDirectory().courses.find((c) => c.shape === shape)!.contextId;
-    const learners = devPlatformDirectory().users.filter(
-      (u) => u.shape === shape && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'),
-    );
-    await launch(server, new Browser(), { shape, userId: learners[0]!.userId, contextId });
-    const course = (await server.connection.db!.collection('courses').findOne({ contextId }))!;
-    const registration = (await server.devPlatform!.registration(shape))!;
+    const { contextId, learners, entry } = await scoreCourse(server, 'moodle');
     // Slow the LMS down a little so the kill lands while requests are in flight.
     server.devPlatform!.faults.set({ seed: 7, rateTimeout: 0.05, timeoutDelayMs: 200, appliesTo: ['scores'] });
 
     const expected = new Map<string, string>();
     const computedAt = new Date('2026-11-24T15:00:00.000Z');
     for (const [li, learner] of learners.entries()) {
-      for (const competency of competencies) {
-        const input: EnqueueInput = {
-          issuer: registration.issuer,
-          clientId: registration.clientId,
-          productFamily: 'moodle',
-          courseId: course._id.toHexString(),
-          contextId,
-          courseTitle: String(course.title),
-          userId: li.toString(16).padStart(24, '0'),
-          userSub: learner.userId,
-          userName: learner.name,
-          target: { kind: 'competency', id: competency, lineItemUrl: undefined },
-          score: {
-            scoreGiven: 50 + li,
-            activityProgress: 'Completed',
-            gradingProgress: 'FullyGraded',
-            comment: 'crash test',
-            timestamp: computedAt.toISOString(),
-          },
-          version: computedAt.getTime(),
-          newSubmission: true,
-        };
+      for (const competency of competencyIds) {
+        const input = entry(li, competency, 50 + li, computedAt, 'crash test');
         await server.outbox.enqueue(input, new Date());
         expected.set(`${learner.userId}|${competency}`, computedAt.toISOString());
       }

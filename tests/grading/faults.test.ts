@@ -1,12 +1,7 @@
-import { devPlatformDirectory } from '../../src/devplatform';
-import type { EnqueueInput } from '../../src/grading/outbox';
-import { Browser } from '../support/browser';
-import { launch } from '../support/lti-launch';
+import { competencyIds, scoreCourse } from '../support/outbox-fixtures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(300_000);
-
-const competencies = ['C1.1', 'C1.2', 'C1.3', 'C1.4', 'C2.1', 'C2.2', 'C2.3', 'C2.4', 'C3.1', 'C3.2', 'C3.3', 'C4.1', 'C4.2'];
 
 describe('passback under faults', () => {
   let server: TestServer;
@@ -27,14 +22,8 @@ describe('passback under faults', () => {
   });
 
   test('when 1,000+ scores meet 20 % 500s, 5 % 429s, 2 % resets and 1 % timeouts, then every latest score arrives, no older timestamp is ever sent, and one token per scope set suffices', async () => {
-    const shape = 'canvas';
-    const contextId = devPlatformDirectory().courses.find((c) => c.shape === shape)!.contextId;
-    const learners = devPlatformDirectory().users.filter(
-      (u) => u.shape === shape && u.enrollments.some((e) => e.contextId === contextId && e.role === 'learner' && e.status === 'Active'),
-    );
-    await launch(server, new Browser(), { shape, userId: learners[0]!.userId, contextId });
+    const { contextId, learners, entry } = await scoreCourse(server, 'canvas');
     const course = (await server.connection.db!.collection('courses').findOne({ contextId }))!;
-    const registration = (await server.devPlatform!.registration(shape))!;
 
     server.devPlatform!.stats.reset();
     server.devPlatform!.faults.set({
@@ -53,30 +42,10 @@ describe('passback under faults', () => {
     const base = Date.parse('2026-11-24T12:00:00.000Z');
     for (let round = 0; round < 4; round += 1) {
       for (const [li, learner] of learners.entries()) {
-        for (const [ci, competency] of competencies.entries()) {
+        for (const [ci, competency] of competencyIds.entries()) {
           const computedAt = new Date(base + round * 60_000 + li * 13 + ci);
           const score = Math.round(((round * 17 + li * 7 + ci * 3) % 100) * 100 + 25) / 100;
-          const input: EnqueueInput = {
-            issuer: registration.issuer,
-            clientId: registration.clientId,
-            productFamily: 'canvas',
-            courseId: course._id.toHexString(),
-            contextId,
-            courseTitle: String(course.title),
-            userId: li.toString(16).padStart(24, '0'),
-            userSub: learner.userId,
-            userName: learner.name,
-            target: { kind: 'competency', id: competency, lineItemUrl: undefined },
-            score: {
-              scoreGiven: score,
-              activityProgress: 'InProgress',
-              gradingProgress: 'FullyGraded',
-              comment: `round ${round}`,
-              timestamp: computedAt.toISOString(),
-            },
-            version: computedAt.getTime(),
-            newSubmission: false,
-          };
+          const input = entry(li, competency, score, computedAt, `round ${round}`);
           await server.outbox.enqueue(input, new Date());
           latest.set(`${learner.userId}|${competency}`, { score, timestamp: computedAt.toISOString() });
           enqueued += 1;

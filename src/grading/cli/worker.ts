@@ -1,13 +1,8 @@
 import { ConfigError, loadConfig } from '../../config/config';
 import { createCompetencyRepository } from '../../competencies/competency-repository';
 import { createLaunchRecords } from '../../courses/launch-records';
-import { connectOptions, createConnection, withDefaultDatabase } from '../../db/connection';
-import { resolveDatabaseServer } from '../../db/database-server';
-import { JwksCache } from '../../lti/jwks-cache';
-import { createIdTokenValidator, createNonceStore } from '../../lti/launch-validation';
-import { createLtiProvider } from '../../lti/ltijs-adapter';
+import { openToolContext } from '../../lti/cli/tool-context';
 import { createPlatformClient } from '../../lti/platform-client';
-import { createPlatformRegistry } from '../../lti/platform-registry';
 import { createLogger } from '../../shared/logger';
 import { createLineItemService } from '../line-items';
 import { createOutbox } from '../outbox';
@@ -20,25 +15,7 @@ import { createPassbackWorker } from '../passback-worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const server = await resolveDatabaseServer(config, logger);
-  const uri = withDefaultDatabase(server.uri);
-  const connection = createConnection();
-  await connection.openUri(uri, connectOptions(uri, config.dbConnectTimeoutMs));
-  const registry = createPlatformRegistry(connection);
-  const provider = createLtiProvider({
-    encryptionKey: config.ltiKey,
-    databaseUri: uri,
-    secureCookies: config.secureCookies,
-    validator: createIdTokenValidator({
-      jwks: new JwksCache(),
-      nonces: createNonceStore(connection),
-      registry,
-      lookupPlatform: async () => null,
-    }),
-    onLaunch: async () => undefined,
-    onRefused: (_code, _req, _res, next) => next(),
-  });
-  await provider.deploy();
+  const { connection, provider, close } = await openToolContext(config, logger);
   const client = createPlatformClient({ provider, logger });
   const competencies = createCompetencyRepository(connection);
   const worker = createPassbackWorker({
@@ -60,9 +37,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     worker
       .stop()
-      .then(() => provider.close())
-      .then(() => connection.close())
-      .then(() => server.stop())
+      .then(() => close())
       .finally(() => process.exit(0));
   };
   process.on('SIGTERM', stop);

@@ -1,14 +1,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../config/config';
-import { connectOptions, createConnection, withDefaultDatabase } from '../../db/connection';
-import { resolveDatabaseServer } from '../../db/database-server';
 import { migrateUp } from '../../db/migrations';
 import { createLogger } from '../../shared/logger';
-import { JwksCache } from '../jwks-cache';
-import { createIdTokenValidator, createNonceStore } from '../launch-validation';
-import { createLtiProvider } from '../ltijs-adapter';
-import { createPlatformRegistry } from '../platform-registry';
+import { openToolContext } from './tool-context';
 
 /**
  * npm run platform -- add|list|activate|deactivate|remove …
@@ -57,26 +52,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger('warn');
-  const server = await resolveDatabaseServer(config, logger);
-  const uri = withDefaultDatabase(server.uri);
-  const connection = createConnection();
-  await connection.openUri(uri, connectOptions(uri, config.dbConnectTimeoutMs));
+  const { connection, provider, registry, close } = await openToolContext(config, logger);
   await migrateUp(connection);
-  const registry = createPlatformRegistry(connection);
-  const provider = createLtiProvider({
-    encryptionKey: config.ltiKey,
-    databaseUri: uri,
-    secureCookies: config.secureCookies,
-    validator: createIdTokenValidator({
-      jwks: new JwksCache(),
-      nonces: createNonceStore(connection),
-      registry,
-      lookupPlatform: async () => null,
-    }),
-    onLaunch: async () => undefined,
-    onRefused: (_code, _req, _res, next) => next(),
-  });
-  await provider.deploy();
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
@@ -144,9 +121,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    await provider.close();
-    await connection.close();
-    await server.stop();
+    await close();
   }
 }
 

@@ -1,0 +1,52 @@
+import type { Connection } from 'mongoose';
+import type { Config } from '../../config/config';
+import { connectOptions, createConnection, withDefaultDatabase } from '../../db/connection';
+import { resolveDatabaseServer } from '../../db/database-server';
+import type { Logger } from '../../shared/logger';
+import { JwksCache } from '../jwks-cache';
+import { createIdTokenValidator, createNonceStore } from '../launch-validation';
+import { createLtiProvider, type LtiProvider } from '../ltijs-adapter';
+import { createPlatformRegistry, type PlatformRegistry } from '../platform-registry';
+
+/**
+ * What command-line tools (platform admin, passback worker) need without the web app: the database, our
+ * connection, the platform registry and ltijs for platform keys. No launch is ever handled here.
+ */
+export interface ToolContext {
+  connection: Connection;
+  provider: LtiProvider;
+  registry: PlatformRegistry;
+  close(): Promise<void>;
+}
+
+export async function openToolContext(config: Config, logger: Logger): Promise<ToolContext> {
+  const server = await resolveDatabaseServer(config, logger);
+  const uri = withDefaultDatabase(server.uri);
+  const connection = createConnection();
+  await connection.openUri(uri, connectOptions(uri, config.dbConnectTimeoutMs));
+  const registry = createPlatformRegistry(connection);
+  const provider = createLtiProvider({
+    encryptionKey: config.ltiKey,
+    databaseUri: uri,
+    secureCookies: config.secureCookies,
+    validator: createIdTokenValidator({
+      jwks: new JwksCache(),
+      nonces: createNonceStore(connection),
+      registry,
+      lookupPlatform: async () => null,
+    }),
+    onLaunch: async () => undefined,
+    onRefused: (_code, _req, _res, next) => next(),
+  });
+  await provider.deploy();
+  return {
+    connection,
+    provider,
+    registry,
+    async close() {
+      await provider.close();
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
