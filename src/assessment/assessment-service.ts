@@ -240,9 +240,7 @@ export function createAssessmentService(deps: AssessmentDeps) {
     recompute,
 
     /** Reflections in a course's completed attempts, for faculty to rate (unrated first). */
-    async reflectionsForCourse(
-      courseId: string,
-    ): Promise<
+    async reflectionsForCourse(courseId: string): Promise<
       {
         attemptId: string;
         userId: string;
