@@ -138,9 +138,11 @@ export function ledgerRow(entry: OutboxEntry, platformName: (issuer: string) => 
     status: entry.status,
     statusLabel: statusLabels[entry.status] ?? entry.status,
     attemptCount: entry.attemptCount,
+    attemptWord: entry.attemptCount === 1 ? 'attempt' : 'attempts',
     updated: formatTime(entry.updatedAt),
     updatedIso: entry.updatedAt?.toISOString(),
-    reason: entry.reason ?? '',
+    // A sent entry's reason is left over from an earlier attempt: it no longer applies.
+    reason: entry.status === 'sent' ? '' : (entry.reason ?? ''),
     retryable: retryable.has(entry.status),
     attempts: [...entry.attempts].reverse().map((a) => ({
       at: formatTime(a.at),
@@ -210,7 +212,7 @@ export function csvRecord(entry: OutboxEntry, platformName: (issuer: string) => 
     entry.firstQueuedAt?.toISOString() ?? '',
     entry.updatedAt?.toISOString() ?? '',
     entry.sentAt?.toISOString() ?? '',
-    csvSafe(entry.reason ?? ''),
+    csvSafe(entry.status === 'sent' ? '' : (entry.reason ?? '')),
   ];
 }
 

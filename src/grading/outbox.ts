@@ -101,7 +101,8 @@ export function createOutbox(connection: Connection) {
         await model.updateOne(
           { key, $or: [{ version: { $lt: input.version } }, { version: { $exists: false } }] },
           {
-            $set: { ...input, key, status: 'pending', reason: undefined, nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+            $set: { ...input, key, status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+            $unset: { reason: 1 },
             $setOnInsert: { attempts: [], attemptCount: 0 },
           },
           { upsert: true },
@@ -172,12 +173,14 @@ export function createOutbox(connection: Connection) {
         {
           $set: {
             status: result.status,
-            reason: result.reason,
             nextAttemptAt: result.nextAttemptAt,
             lease: null,
             updatedAt: now,
+            ...(result.reason === undefined ? {} : { reason: result.reason }),
             ...(result.status === 'sent' ? { sentAt: now } : {}),
           },
+          // Mongoose drops undefined values: clear an old reason explicitly.
+          ...(result.reason === undefined ? { $unset: { reason: 1 } } : {}),
           ...push,
         },
       );
