@@ -219,7 +219,8 @@ export function createOutbox(connection: Connection) {
               status: { $in: ['failed', 'skipped', 'superseded'] },
             };
       const result = await model.updateMany(filter, {
-        $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, reason: undefined, updatedAt: now },
+        $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+        $unset: { reason: 1 },
       });
       return result.modifiedCount;
     },
