@@ -1,9 +1,7 @@
-import type { Coach } from '../../src/assessment/assessment-service';
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
 import { devPlatformDirectory, type Shape } from '../../src/devplatform';
 import type { OutboxEntry, OutboxStatus } from '../../src/grading/outbox';
 import { Browser, decodeHtml, parseForms, type PageResponse } from '../support/browser';
-import { launch } from '../support/lti-launch';
 import type { TestServer } from '../support/test-server';
 
 let counter = 0;
@@ -57,44 +55,7 @@ export function learnersOf(
   return { contextId: course.contextId, title: course.title, learners: learners.map((l) => ({ userId: l.userId, name: l.name })) };
 }
 
-/**
- * Launches a learner (so our records exist) and finishes a module through the service, answering correctly.
- * Returns our ids of the learner and the course.
- */
-export async function finishModule(
-  server: TestServer,
-  shape: Shape,
-  userSub: string,
-  contextId: string,
-  moduleId: string,
-): Promise<{ userId: string; courseId: string }> {
-  await launch(server, new Browser(), { shape, userId: userSub, contextId });
-  const db = server.connection.db!;
-  const user = (await db.collection('users').findOne({ sub: userSub }))!;
-  const course = (await db.collection('courses').findOne({ contextId }))!;
-  const coach: Coach = {
-    userId: user._id.toHexString(),
-    courseId: course._id.toHexString(),
-    issuer: course.issuer as string,
-    clientId: course.clientId as string,
-    deploymentId: course.deploymentId as string,
-    resourceLinkId: undefined,
-  };
-  const module = await server.assessment.currentModule(moduleId);
-  const attempt = await server.assessment.startOrResume(coach, moduleId, `start-${userSub}-${moduleId}-xxxxxxxx`);
-  for (const item of module.items) {
-    await server.assessment.answer(
-      coach,
-      attempt.id,
-      item.id,
-      item.kind === 'mcq'
-        ? { kind: 'mcq', selected: [item.options.find((o) => o.correct)!.id] }
-        : { kind: 'reflection', text: 'My reflection.', selfLevel: 'proficient' },
-    );
-  }
-  await server.assessment.complete(coach, attempt.id);
-  return { userId: user._id.toHexString(), courseId: course._id.toHexString() };
-}
+export { finishModule } from '../support/coach';
 
 /** Waits until the learner has entries and every one of them is in one of the statuses. */
 export async function settled(server: TestServer, userId: string, statuses: OutboxStatus[], timeoutMs = 60_000): Promise<OutboxEntry[]> {

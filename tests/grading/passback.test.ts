@@ -1,9 +1,8 @@
-import type { Coach } from '../../src/assessment/assessment-service';
 import { createLineItemService } from '../../src/grading/line-items';
 import { createPassbackWorker } from '../../src/grading/passback-worker';
 import { createPlatformClient } from '../../src/lti/platform-client';
 import { Browser, parseForms } from '../support/browser';
-import { hurry } from '../support/coach';
+import { finishModule, hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { devPlatformDirectory } from '../../src/devplatform';
@@ -16,42 +15,6 @@ async function drained(server: TestServer, timeoutMs = 60_000): Promise<void> {
     if (Date.now() > until) throw new Error(`outbox not drained: ${JSON.stringify(await server.outbox.counts({}))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** Launches a coach (so our records exist) and finishes a module through the service, answering the first option. */
-async function finishModule(
-  server: TestServer,
-  shape: 'canvas' | 'moodle',
-  userId: string,
-  contextId: string,
-  moduleId: string,
-): Promise<void> {
-  const browser = new Browser();
-  await launch(server, browser, { shape, userId, contextId });
-  const db = server.connection.db!;
-  const user = (await db.collection('users').findOne({ sub: userId }))!;
-  const course = (await db.collection('courses').findOne({ contextId }))!;
-  const coach: Coach = {
-    userId: user._id.toHexString(),
-    courseId: course._id.toHexString(),
-    issuer: course.issuer,
-    clientId: course.clientId,
-    deploymentId: course.deploymentId,
-    resourceLinkId: undefined,
-  };
-  const module = await server.assessment.currentModule(moduleId);
-  const attempt = await server.assessment.startOrResume(coach, moduleId, `start-${userId}-${moduleId}-xxxxxxxx`);
-  for (const item of module.items) {
-    await server.assessment.answer(
-      coach,
-      attempt.id,
-      item.id,
-      item.kind === 'mcq'
-        ? { kind: 'mcq', selected: [item.options.find((o) => o.correct)!.id] }
-        : { kind: 'reflection', text: 'My reflection.', selfLevel: 'proficient' },
-    );
-  }
-  await server.assessment.complete(coach, attempt.id);
 }
 
 describe('competency grade passback', () => {

@@ -1,5 +1,8 @@
-import type { Browser } from './browser';
-import { findLink, parseForms, type PageResponse } from './browser';
+import type { Coach } from '../../src/assessment/assessment-service';
+import type { Shape } from '../../src/devplatform';
+import type { RunningServer } from '../../src/server';
+import { Browser, findLink, parseForms, type PageResponse } from './browser';
+import { launch } from './lti-launch';
 
 /**
  * A hurried coach: submits every form with its first option and some text, follows "start / next /
@@ -26,4 +29,43 @@ export async function hurry(browser: Browser, landing: PageResponse, maxSteps = 
     seen.push(page);
   }
   return seen;
+}
+
+/**
+ * Launches a learner (so our records exist) and finishes a module through the service, answering correctly.
+ * Returns our ids of the learner and the course.
+ */
+export async function finishModule(
+  server: RunningServer,
+  shape: Shape,
+  userSub: string,
+  contextId: string,
+  moduleId: string,
+): Promise<{ userId: string; courseId: string }> {
+  await launch(server, new Browser(), { shape, userId: userSub, contextId });
+  const db = server.connection.db!;
+  const user = (await db.collection('users').findOne({ sub: userSub }))!;
+  const course = (await db.collection('courses').findOne({ contextId }))!;
+  const coach: Coach = {
+    userId: user._id.toHexString(),
+    courseId: course._id.toHexString(),
+    issuer: course.issuer as string,
+    clientId: course.clientId as string,
+    deploymentId: course.deploymentId as string,
+    resourceLinkId: undefined,
+  };
+  const module = await server.assessment.currentModule(moduleId);
+  const attempt = await server.assessment.startOrResume(coach, moduleId, `start-${userSub}-${moduleId}-xxxxxxxx`);
+  for (const item of module.items) {
+    await server.assessment.answer(
+      coach,
+      attempt.id,
+      item.id,
+      item.kind === 'mcq'
+        ? { kind: 'mcq', selected: [item.options.find((o) => o.correct)!.id] }
+        : { kind: 'reflection', text: 'My reflection.', selfLevel: 'proficient' },
+    );
+  }
+  await server.assessment.complete(coach, attempt.id);
+  return { userId: user._id.toHexString(), courseId: course._id.toHexString() };
 }
