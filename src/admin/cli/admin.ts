@@ -1,8 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Connection } from 'mongoose';
 import { ConfigError, loadConfig } from '../../config/config';
-import { connectOptions, createConnection, withDefaultDatabase } from '../../db/connection';
-import { resolveDatabaseServer } from '../../db/database-server';
+import { openDatabase } from '../../db/open-database';
 import { createLogger } from '../../shared/logger';
 import {
   AccountExistsError,
@@ -152,10 +151,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const server = await resolveDatabaseServer(config, logger);
-  const connection = createConnection();
+  const { connection, close } = await openDatabase(config, logger);
   try {
-    await connection.openUri(withDefaultDatabase(server.uri), connectOptions(server.uri, config.dbConnectTimeoutMs));
     process.stdout.write(`${await run(command, connection)}\n`);
     return 0;
   } catch (error) {
@@ -173,8 +170,7 @@ async function main(argv: string[]): Promise<number> {
     }
     throw error;
   } finally {
-    await connection.close().catch(() => undefined);
-    await server.stop();
+    await close();
   }
 }
 

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../config/config';
 import { createLogger } from '../../shared/logger';
-import { connectOptions, createConnection, withDefaultDatabase } from '../connection';
-import { resolveDatabaseServer } from '../database-server';
+import { openDatabase } from '../open-database';
 import { migrateDown, migrateUp, migrationStatus } from '../migrations';
 
 /** npm run migrate [-- up|down|status]: runs against MONGODB_URI or the embedded database. */
@@ -16,10 +15,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const server = await resolveDatabaseServer(config, logger);
-  const connection = createConnection();
+  const { connection, close } = await openDatabase(config, logger);
   try {
-    await connection.openUri(withDefaultDatabase(server.uri), connectOptions(server.uri, config.dbConnectTimeoutMs));
     if (parsed.data === 'status') {
       for (const item of await migrationStatus(connection)) process.stdout.write(`${item.appliedAt.padEnd(26)} ${item.fileName}\n`);
     } else {
@@ -28,8 +25,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   } finally {
-    await connection.close();
-    await server.stop();
+    await close();
   }
 }
 

@@ -1,7 +1,6 @@
 import type { Connection } from 'mongoose';
 import type { Config } from '../../config/config';
-import { connectOptions, createConnection, withDefaultDatabase } from '../../db/connection';
-import { resolveDatabaseServer } from '../../db/database-server';
+import { openDatabase } from '../../db/open-database';
 import type { Logger } from '../../shared/logger';
 import { JwksCache } from '../jwks-cache';
 import { createIdTokenValidator, createNonceStore } from '../launch-validation';
@@ -20,10 +19,7 @@ export interface ToolContext {
 }
 
 export async function openToolContext(config: Config, logger: Logger): Promise<ToolContext> {
-  const server = await resolveDatabaseServer(config, logger);
-  const uri = withDefaultDatabase(server.uri);
-  const connection = createConnection();
-  await connection.openUri(uri, connectOptions(uri, config.dbConnectTimeoutMs));
+  const { connection, uri, close: closeDatabase } = await openDatabase(config, logger);
   const registry = createPlatformRegistry(connection);
   const provider = createLtiProvider({
     encryptionKey: config.ltiKey,
@@ -45,8 +41,7 @@ export async function openToolContext(config: Config, logger: Logger): Promise<T
     registry,
     async close() {
       await provider.close();
-      await connection.close();
-      await server.stop();
+      await closeDatabase();
     },
   };
 }
