@@ -94,19 +94,8 @@ export function createAdminAccounts(connection: Connection, options: { now?: () 
     },
     { collection: 'admin_accounts', versionKey: false },
   );
-  schema.index({ email: 1 }, { unique: true, name: 'email_unique' });
   const model: Model<AccountDoc> =
     (connection.models.AdminAccount as Model<AccountDoc> | undefined) ?? connection.model<AccountDoc>('AdminAccount', schema);
-
-  let indexes: Promise<unknown> | undefined;
-  /** The unique email index is created on first use (no migration), once per process. */
-  const ensureIndexes = (): Promise<unknown> => {
-    indexes ??= model.createIndexes().catch((error: unknown) => {
-      indexes = undefined;
-      throw error;
-    });
-    return indexes;
-  };
 
   let dummyHash: Promise<string> | undefined;
   /** Unknown emails still cost one bcrypt comparison, so timing does not tell which emails exist. */
@@ -120,7 +109,6 @@ export function createAdminAccounts(connection: Connection, options: { now?: () 
       const normalized = parseEmail(email);
       const problem = passwordProblem(password);
       if (problem) throw new InvalidInputError(problem);
-      await ensureIndexes();
       if (await model.exists({ email: normalized })) throw new AccountExistsError(normalized);
       const passwordHash = await bcrypt.hash(password, cost);
       try {

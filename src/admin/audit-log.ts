@@ -59,22 +59,11 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
     },
     { collection: 'admin_audit_log', versionKey: false },
   );
-  schema.index({ at: -1 }, { name: 'at_desc' });
   const model: Model<AuditDoc> =
     (connection.models.AdminAuditEntry as Model<AuditDoc> | undefined) ?? connection.model<AuditDoc>('AdminAuditEntry', schema);
 
-  let indexes: Promise<unknown> | undefined;
-  const ensureIndexes = (): Promise<unknown> => {
-    indexes ??= model.createIndexes().catch((error: unknown) => {
-      indexes = undefined;
-      throw error;
-    });
-    return indexes;
-  };
-
   return {
     async record(input: AuditInput): Promise<void> {
-      await ensureIndexes();
       const filter = input.filter && Object.keys(input.filter).length > 0 ? input.filter : undefined;
       await model.create({
         at: now(),

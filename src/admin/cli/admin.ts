@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Connection } from 'mongoose';
 import { ConfigError, loadConfig } from '../../config/config';
 import { openDatabase } from '../../db/open-database';
+import { runCli } from '../../shared/cli';
 import { createLogger } from '../../shared/logger';
 import {
   AccountExistsError,
@@ -174,11 +175,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2))
-  .then((code) => {
-    process.exitCode = code;
-  })
-  .catch((error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? '' : 'admin command failed: '}${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
+runCli(
+  () => main(process.argv.slice(2)),
+  (error) => `${error instanceof ConfigError ? '' : 'admin command failed: '}${(error as Error).message}`,
+);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../config/config';
+import { runCli } from '../../shared/cli';
 import { createLogger } from '../../shared/logger';
 import { openDatabase } from '../open-database';
 import { migrateDown, migrateUp, migrationStatus } from '../migrations';
@@ -15,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const { connection, close } = await openDatabase(config, logger);
+  const { connection, close } = await openDatabase(config, logger, { migrate: false });
   try {
     if (parsed.data === 'status') {
       for (const item of await migrationStatus(connection)) process.stdout.write(`${item.appliedAt.padEnd(26)} ${item.fileName}\n`);
@@ -29,11 +30,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2))
-  .then((code) => {
-    process.exitCode = code;
-  })
-  .catch((error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? '' : 'migration failed: '}${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
+runCli(
+  () => main(process.argv.slice(2)),
+  (error) => `${error instanceof ConfigError ? '' : 'migration failed: '}${(error as Error).message}`,
+);

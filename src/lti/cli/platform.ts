@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { ConfigError, loadConfig } from '../../config/config';
-import { migrateUp } from '../../db/migrations';
+import { loadConfig } from '../../config/config';
+import { runCli } from '../../shared/cli';
 import { createLogger } from '../../shared/logger';
 import { openToolContext } from './tool-context';
 
@@ -52,8 +52,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   const logger = createLogger('warn');
-  const { connection, provider, registry, close } = await openToolContext(config, logger);
-  await migrateUp(connection);
+  const { provider, registry, close } = await openToolContext(config, logger);
   const out = (line: string): void => {
     process.stdout.write(`${line}\n`);
   };
@@ -125,17 +124,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2))
-  .then((code) => {
-    process.exitCode = code;
-  })
-  .catch((error: unknown) => {
-    const message =
-      error instanceof z.ZodError
-        ? error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')
-        : error instanceof ConfigError
-          ? error.message
-          : (error as Error).message;
-    process.stderr.write(`${message}\n`);
-    process.exitCode = 1;
-  });
+runCli(
+  () => main(process.argv.slice(2)),
+  (error) =>
+    error instanceof z.ZodError ? error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ') : (error as Error).message,
+);
