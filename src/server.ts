@@ -3,6 +3,7 @@ import { Router } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { MongoClient } from 'mongodb';
+import type { Store } from 'express-session';
 import { adminRoutes } from './admin/admin-routes';
 import { loadConfig, type Config } from './config/config';
 import { createCompetencyRepository } from './competencies/competency-repository';
@@ -53,7 +54,14 @@ export interface StartOptions {
   listenPort?: number;
   logger?: Logger;
   /** Knobs tests and benchmarks turn; production uses the defaults. */
-  tuning?: { rosterPageSize?: number; worker?: Partial<WorkerOptions>; startWorker?: boolean; platformTimeoutMs?: number };
+  tuning?: {
+    rosterPageSize?: number;
+    worker?: Partial<WorkerOptions>;
+    startWorker?: boolean;
+    platformTimeoutMs?: number;
+    /** Wraps the session store (tests slow it down to prove redirects wait for it). */
+    wrapSessionStore?: (store: Store) => Store;
+  };
 }
 
 export interface RunningServer {
@@ -165,9 +173,13 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     config,
     logger,
     readiness,
-    middleware: [
-      sessionMiddleware({ secret: config.sessionSecret, secureCookies: config.secureCookies, clientPromise, dbName: undefined }),
-    ],
+    middleware: sessionMiddleware({
+      secret: config.sessionSecret,
+      secureCookies: config.secureCookies,
+      clientPromise,
+      dbName: undefined,
+      wrapStore: options.tuning?.wrapSessionStore,
+    }),
     routers: [
       competencyRoutes({ competencies }),
       ltiRoutes({

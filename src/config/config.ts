@@ -38,6 +38,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   PASSBACK_WORKER: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
+  DEV_PLATFORM: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
 });
 
@@ -62,7 +63,10 @@ export interface Config {
   readonly dynRegAutoActivate: boolean;
   /** Run the grade passback worker in this process (several processes may run it). */
   readonly passbackWorker: boolean;
-  /** The built-in test platform at /dev/platform (never in production). */
+  /**
+   * The built-in test platform at /dev/platform: anyone who reaches it can launch as anyone, so it runs
+   * only outside production and, unless DEV_PLATFORM=true, only when TOOL_URL is a loopback address.
+   */
   readonly devPlatformEnabled: boolean;
 }
 
@@ -84,6 +88,17 @@ function loadOrCreateDevSecrets(dataDir: string): z.infer<typeof devSecretsSchem
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;
+}
+
+/** localhost, 127.0.0.0/8 or [::1]: a URL only this machine can reach. */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -109,6 +124,10 @@ export function loadConfig(env: Env = process.env): Config {
     sessionSecret ??= dev.SESSION_SECRET;
   }
   const toolUrl = (e.TOOL_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  if (isProduction && e.DEV_PLATFORM === true) {
+    throw new ConfigError('Invalid configuration: DEV_PLATFORM cannot be true in production (anyone could launch as anyone)');
+  }
+  const devPlatformEnabled = !isProduction && (e.DEV_PLATFORM ?? isLoopbackUrl(toolUrl));
   return Object.freeze({
     env: e.NODE_ENV,
     isProduction,
@@ -123,8 +142,9 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
-    dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? !isProduction,
-    devPlatformEnabled: !isProduction,
+    // Auto-activation only where the test platform runs: a forgotten NODE_ENV on a public server stays safe.
+    dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? devPlatformEnabled,
+    devPlatformEnabled,
     passbackWorker: e.PASSBACK_WORKER,
   });
 }

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import MongoStore from 'connect-mongo';
-import type { RequestHandler } from 'express';
-import session from 'express-session';
+import type { RequestHandler, Response } from 'express';
+import session, { type Store } from 'express-session';
 import type { MongoClient } from 'mongodb';
 import type { ToolRole } from '../lti/roles';
 import { ForbiddenError, UnauthorizedError } from '../shared/errors';
@@ -34,23 +34,71 @@ export function sessionMiddleware(options: {
   secureCookies: boolean;
   clientPromise: Promise<MongoClient>;
   dbName: string | undefined;
-}): RequestHandler {
-  return session({
-    name: 'coachlti.sid',
-    secret: options.secret,
-    resave: false,
-    saveUninitialized: false,
-    rolling: true,
-    store: MongoStore.create({ clientPromise: options.clientPromise, dbName: options.dbName, collectionName: 'sessions', ttl: 8 * 3600 }),
-    cookie: {
-      httpOnly: true,
-      // Inside an LMS iframe the cookie is third-party: it must be SameSite=None; Secure over https.
-      sameSite: options.secureCookies ? 'none' : 'lax',
-      secure: options.secureCookies,
-      maxAge: 8 * 3600 * 1000,
-    },
+  /** Tests wrap the store (e.g. to slow it down); production uses connect-mongo as is. */
+  wrapStore?: (store: Store) => Store;
+}): RequestHandler[] {
+  const mongoStore = MongoStore.create({
+    clientPromise: options.clientPromise,
+    dbName: options.dbName,
+    collectionName: 'sessions',
+    ttl: 8 * 3600,
+  });
+  return [
+    session({
+      name: 'coachlti.sid',
+      secret: options.secret,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      store: options.wrapStore ? options.wrapStore(mongoStore) : mongoStore,
+      cookie: {
+        httpOnly: true,
+        // Inside an LMS iframe the cookie is third-party: it must be SameSite=None; Secure over https.
+        sameSite: options.secureCookies ? 'none' : 'lax',
+        secure: options.secureCookies,
+        maxAge: 8 * 3600 * 1000,
+      },
+    }),
+    saveSessionBeforeRedirect,
+  ];
+}
+
+/** The session's data as express-session hashes it: everything but the cookie. */
+function sessionContent(value: object): string {
+  return JSON.stringify(value, function (this: unknown, key, val: unknown) {
+    return this === value && key === 'cookie' ? undefined : val;
   });
 }
+
+/**
+ * express-session saves a changed session when the response ends, but it sends the headers first, so a
+ * browser can follow a redirect (Location and the new session cookie) before the store has the session:
+ * the next page then finds no session ("Your session has ended"). Every redirect therefore waits until a
+ * changed session is stored. Unchanged sessions are not written (anonymous redirects create nothing).
+ */
+export const saveSessionBeforeRedirect: RequestHandler = (req, res, next) => {
+  if (!req.session) {
+    next();
+    return;
+  }
+  const before = { id: req.sessionID, content: sessionContent(req.session) };
+  const redirect = res.redirect;
+  const guarded = function (this: Response, ...args: unknown[]): void {
+    const current = req.session;
+    const changed = current !== undefined && (req.sessionID !== before.id || sessionContent(current) !== before.content);
+    const empty = current === undefined || sessionContent(current) === '{}';
+    if (!changed || empty) {
+      (redirect as (...a: unknown[]) => void).apply(res, args);
+      return;
+    }
+    current.save((error: unknown) => {
+      if (error) next(error);
+      else (redirect as (...a: unknown[]) => void).apply(res, args);
+    });
+  };
+  res.redirect = guarded as Response['redirect'];
+  next();
+};
 
 /** The launch this request belongs to, or a 401 page telling the user to launch from the LMS. */
 export function requireLaunch(...views: ToolRole[]): RequestHandler {

@@ -34,6 +34,27 @@ describe('configuration', () => {
   });
 
   test.each([
+    [{}, true, true],
+    [{ TOOL_URL: 'http://127.0.0.1:4000' }, true, true],
+    [{ TOOL_URL: 'https://coach.example.edu' }, false, false],
+    [{ NODE_ENV: 'development', TOOL_URL: 'https://coach.example.edu' }, false, false],
+    [{ TOOL_URL: 'https://coach.example.edu', DEV_PLATFORM: 'true' }, true, true],
+    [{ DEV_PLATFORM: 'false' }, false, false],
+    [{ NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32) }, false, false],
+  ])(
+    'when the environment is %j, then the test platform is %s and auto-activation is %s',
+    (env: Record<string, string>, devPlatform: boolean, autoActivate: boolean) => {
+      const config = loadConfig({ DATA_DIR: tmp(), ...env });
+      expect(config.devPlatformEnabled).toBe(devPlatform);
+      expect(config.dynRegAutoActivate).toBe(autoActivate);
+    },
+  );
+
+  test.each([
+    [
+      { NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32), DEV_PLATFORM: 'true' },
+      /^Invalid configuration: DEV_PLATFORM cannot be true in production/,
+    ],
     [{ PORT: 'abc' }, /^Invalid configuration: PORT /],
     [{ PORT: '70000' }, /^Invalid configuration: PORT /],
     [{ MONGODB_URI: 'postgres://x' }, /^Invalid configuration: MONGODB_URI must start with mongodb:\/\//],

@@ -85,6 +85,19 @@ export class Browser {
   }
 
   async request(method: string, url: string, form?: Record<string, string | string[]>): Promise<PageResponse> {
+    const sent = await this.send(method, url, form);
+    return { ...sent.response, text: await sent.body };
+  }
+
+  /**
+   * Sends a request and returns as soon as the status line and headers arrive, as a real browser does
+   * before it follows a redirect; the body is read in the background.
+   */
+  async send(
+    method: string,
+    url: string,
+    form?: Record<string, string | string[]>,
+  ): Promise<{ response: Omit<PageResponse, 'text'>; body: Promise<string> }> {
     const headers: Record<string, string> = { Accept: 'text/html', 'User-Agent': 'CoachLTI-test-browser' };
     if (this.cookies.size > 0) headers.Cookie = [...this.cookies.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
@@ -105,13 +118,31 @@ export class Browser {
       else this.cookies.set(name, value);
     }
     const location = res.headers.get('location') ?? undefined;
+    const text = res.text();
+    text.catch(() => undefined);
     return {
-      status: res.status,
-      url,
-      location: location ? new URL(location, url).toString() : undefined,
-      text: await res.text(),
-      headers: res.headers,
+      response: { status: res.status, url, location: location ? new URL(location, url).toString() : undefined, headers: res.headers },
+      body: text,
     };
+  }
+
+  /**
+   * Submits the page's first form and, like a browser, follows a redirect as soon as its headers arrive,
+   * without waiting for the rest of the response. Returns the page the redirect leads to.
+   */
+  async submitFormFollowingEarly(
+    page: PageResponse,
+    extra: Record<string, string> = {},
+    rewrite: (location: string) => string = (l) => l,
+  ): Promise<PageResponse> {
+    const form = parseForms(page.text, page.url)[0];
+    if (!form) throw new Error(`no form on ${page.url} (HTTP ${page.status}): ${page.text.slice(0, 300)}`);
+    const first = await this.send(form.method === 'post' ? 'POST' : 'GET', form.action, { ...form.fields, ...extra });
+    const { location, status } = first.response;
+    if (!location || status < 300 || status >= 400) return { ...first.response, text: await first.body };
+    const next = await this.get(rewrite(location));
+    await first.body;
+    return this.follow(next);
   }
 
   get(url: string): Promise<PageResponse> {
