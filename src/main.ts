@@ -15,6 +15,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const { logger } = running;
+  // A promise rejected inside a library's request handler (ltijs has some outside any try) must not end the
+  // process for everyone: log it loudly and keep serving. Inputs are validated so that none is known to happen.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'unhandled promise rejection (request abandoned, process kept running)');
+  });
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) return;

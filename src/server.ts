@@ -127,6 +127,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const validator = createIdTokenValidator({
     jwks: new JwksCache(),
     nonces: createNonceStore(connection),
+    expectedNonce: (state) => loginAttempts.nonceFor(state),
     registry,
     lookupPlatform: (issuer, clientId) => lti.lookupPlatform(issuer, clientId),
   });

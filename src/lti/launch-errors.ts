@@ -74,6 +74,12 @@ const views: Record<string, RefusalView> = {
     title: 'Launch already used',
     message: 'This launch was already used once. Go back to your course and open the activity again.',
   },
+  NONCE_MISMATCH: {
+    status: 401,
+    title: 'Launch refused',
+    message:
+      'The launch does not answer the sign-in CoachLTI started (its nonce differs). Go back to your course and open the activity again.',
+  },
   NO_LTIK_OR_IDTOKEN_FOUND: {
     status: 401,
     title: 'Please launch from your course',

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import { JwksCache } from './jwks-cache';
 import { createIdTokenValidator, LaunchRefusedError, type NonceStore, type RegisteredPlatform } from './launch-validation';
 import type { PlatformRegistry, PlatformSettings } from './platform-registry';
@@ -83,14 +83,25 @@ describe('id_token validation', () => {
     return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: options.kid ?? 'k1' }).sign(options.key ?? privateKey);
   }
 
+  /** In these tests a login's state is `login:<nonce>`: the login that sent exactly that nonce. */
+  const loginStateFor = (token: string): string => {
+    try {
+      return `login:${String(decodeJwt(token).nonce)}`;
+    } catch {
+      return 'login:none';
+    }
+  };
+
   function validator(overrides: { active?: boolean; registry?: PlatformRegistry; nonces?: NonceStore } = {}) {
-    return createIdTokenValidator({
+    const validate = createIdTokenValidator({
       jwks: new JwksCache(),
       nonces: overrides.nonces ?? memoryNonces(),
+      expectedNonce: async (state) => (state.startsWith('login:') ? state.slice('login:'.length) : null),
       registry: overrides.registry ?? registryWith({}),
       lookupPlatform: async (i, c) => (i === issuer && c === clientId ? { ...platform, active: overrides.active ?? true } : null),
       now: () => now,
     });
+    return (token: string, cookie: string | undefined, state: string | undefined = loginStateFor(token)) => validate(token, cookie, state);
   }
 
   async function refusal(promise: Promise<unknown>): Promise<string> {
@@ -169,6 +180,14 @@ describe('id_token validation', () => {
     const registry = registryWith({ autoAddDeployments: true });
     await validator({ registry })(await sign(baseClaims({ 'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'dep-new' })), issuer);
     expect(registry.added).toEqual(['dep-new']);
+  });
+
+  test('when the id_token carries a nonce other than the one sent with its login, then it is refused and nothing is recorded', async () => {
+    const nonces = memoryNonces();
+    const token = await sign(baseClaims({ nonce: 'nonce-the-platform-chose' }));
+    expect(await refusal(validator({ nonces })(token, issuer, 'login:nonce-the-tool-sent'))).toBe('NONCE_MISMATCH');
+    expect(await refusal(validator({ nonces })(token, issuer, 'unknown-state'))).toBe('NONCE_MISMATCH');
+    expect(nonces.seen.size).toBe(0);
   });
 
   test('when the token is not a JWT at all, then it is refused as invalid', async () => {

@@ -22,7 +22,8 @@ export type LaunchRefusal =
   | 'UNSUPPORTED_MESSAGE_TYPE'
   | 'UNSUPPORTED_VERSION'
   | 'INVALID_CLAIMS'
-  | 'NONCE_ALREADY_RECEIVED';
+  | 'NONCE_ALREADY_RECEIVED'
+  | 'NONCE_MISMATCH';
 
 export class LaunchRefusedError extends Error {
   constructor(
@@ -84,6 +85,8 @@ export function createNonceStore(connection: Connection): NonceStore {
 export interface ValidatorDeps {
   jwks: JwksCache;
   nonces: NonceStore;
+  /** The nonce this tool sent to the platform with a login's state. */
+  expectedNonce(state: string): Promise<string | null>;
   registry: PlatformRegistry;
   lookupPlatform: PlatformLookup;
   /** Seconds of clock skew tolerated between us and the platform. */
@@ -105,7 +108,7 @@ export function createIdTokenValidator(deps: ValidatorDeps) {
   const maxAge = deps.maxAgeSeconds ?? 600;
   const now = deps.now ?? (() => Date.now() / 1000);
 
-  return async function validate(token: string, cookieIssuer: string | undefined): Promise<ValidatedLaunch> {
+  return async function validate(token: string, cookieIssuer: string | undefined, loginState?: string): Promise<ValidatedLaunch> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     let unverified: JWTPayload;
     try {
@@ -171,7 +174,12 @@ export function createIdTokenValidator(deps: ValidatorDeps) {
       throw new LaunchRefusedError('UNKNOWN_DEPLOYMENT', `deployment ${deploymentId}`);
     }
 
-    if (typeof payload.nonce !== 'string' || !(await deps.nonces.remember(claims.iss, payload.nonce))) {
+    // The id_token answers this login: its nonce must be the one sent with the login's state.
+    const expected = loginState ? await deps.expectedNonce(loginState) : null;
+    if (typeof payload.nonce !== 'string' || expected === null || payload.nonce !== expected) {
+      throw new LaunchRefusedError('NONCE_MISMATCH');
+    }
+    if (!(await deps.nonces.remember(claims.iss, payload.nonce))) {
       throw new LaunchRefusedError('NONCE_ALREADY_RECEIVED');
     }
     if (!knownDeployment) await deps.registry.addDeployment(claims.iss, platform.clientId, deploymentId);

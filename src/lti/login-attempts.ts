@@ -1,30 +1,28 @@
+import { randomBytes } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { z } from 'zod';
+import { loginParamsSchema, type LoginParams } from './entry-params';
 
 /**
- * Remembers each OIDC login initiation by the `state` ltijs generates for it. When the launch then
- * arrives without the state cookie (third-party cookies blocked), the refusal page can offer to start
- * the same login again in a new top-level window, where the cookie works.
+ * Remembers each OIDC login initiation by the `state` ltijs generates for it, with the nonce sent to the
+ * platform: the launch's id_token must carry exactly that nonce (ltijs neither keeps nor checks it, and
+ * makes it with Math.random, so we replace it with a random one of our own). When the launch arrives
+ * without the state cookie (third-party cookies blocked), the refusal page can offer to start the same
+ * login again in a new top-level window, where the cookie works.
  */
-const loginParamsSchema = z.object({
-  iss: z.string().min(1),
-  login_hint: z.string().min(1),
-  target_link_uri: z.string().min(1),
-  lti_message_hint: z.string().optional(),
-  client_id: z.string().optional(),
-  lti_deployment_id: z.string().optional(),
-});
-export type LoginParams = z.infer<typeof loginParamsSchema>;
+export type { LoginParams };
 
 export interface LoginAttempts {
   capture: RequestHandler;
   find(state: string): Promise<LoginParams | null>;
+  /** The nonce sent to the platform with this state, or null when no such login was started. */
+  nonceFor(state: string): Promise<string | null>;
 }
 
 export function createLoginAttempts(connection: Connection): LoginAttempts {
   interface AttemptDoc {
     state: string;
+    nonce: string;
     params: LoginParams;
     createdAt: Date;
   }
@@ -32,7 +30,10 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     connection.models.LtiLoginAttempt ??
     connection.model<AttemptDoc>(
       'LtiLoginAttempt',
-      new Schema<AttemptDoc>({ state: String, params: Object, createdAt: Date }, { collection: 'lti_login_attempts', versionKey: false }),
+      new Schema<AttemptDoc>(
+        { state: String, nonce: String, params: Object, createdAt: Date },
+        { collection: 'lti_login_attempts', versionKey: false },
+      ),
     );
 
   const capture: RequestHandler = (req, res, next) => {
@@ -47,19 +48,22 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     const redirect = res.redirect.bind(res) as (url: string) => void;
     // ltijs answers a valid login with a redirect to the platform carrying the state it generated.
     (res as { redirect: (url: string) => void }).redirect = (url: string) => {
-      let state: string | null = null;
+      let target: URL | null = null;
       try {
-        state = new URL(url).searchParams.get('state');
+        target = new URL(url);
       } catch {
-        state = null;
+        target = null;
       }
-      if (!state) {
+      const state = target?.searchParams.get('state');
+      if (!target || !state) {
         redirect(url);
         return;
       }
+      const nonce = randomBytes(24).toString('base64url');
+      target.searchParams.set('nonce', nonce);
       model
-        .create({ state, params: parsed.data, createdAt: new Date() })
-        .then(() => redirect(url))
+        .create({ state, nonce, params: parsed.data, createdAt: new Date() })
+        .then(() => redirect(target.toString()))
         .catch(next);
     };
     next();
@@ -70,6 +74,10 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     async find(state) {
       const doc = await model.findOne({ state }).lean<AttemptDoc>();
       return doc ? doc.params : null;
+    },
+    async nonceFor(state) {
+      const doc = await model.findOne({ state }, { nonce: 1 }).lean<Pick<AttemptDoc, 'nonce'>>();
+      return doc?.nonce ?? null;
     },
   };
 }

@@ -2,6 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { ServiceUnavailableError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { registerDynamically, registrationQuerySchema, type DynamicRegistrationDeps } from './dynamic-registration';
+import { validateLaunchRequest, validateLoginRequest } from './entry-params';
 import { LaunchRefusal } from './launch-errors';
 import type { LoginAttempts } from './login-attempts';
 import type { LtiProvider } from './ltijs-adapter';
@@ -68,11 +69,21 @@ export function ltiRoutes(deps: LtiRoutesDeps): Router {
       next(new ServiceUnavailableError('CoachLTI is starting; try again in a minute.'));
       return;
     }
-    if (req.path === '/login') {
-      deps.loginAttempts.capture(req, res, () => deps.provider.app(req, res, next));
-      return;
-    }
-    deps.provider.app(req, res, next);
+    // Every body ltijs sees is checked (it reads `state` on any path); express matches paths ignoring case.
+    validateLaunchRequest(req, res, (bodyError?: unknown) => {
+      if (bodyError) {
+        next(bodyError);
+        return;
+      }
+      if (req.path.toLowerCase().replace(/\/+$/, '') === '/login') {
+        validateLoginRequest(req, res, (error?: unknown) => {
+          if (error) next(error);
+          else deps.loginAttempts.capture(req, res, () => deps.provider.app(req, res, next));
+        });
+        return;
+      }
+      deps.provider.app(req, res, next);
+    });
   });
   return router;
 }

@@ -2,7 +2,9 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { JWK } from 'jose';
+import { ServiceUnavailableError } from '../shared/errors';
 import type { PlatformKeySource } from './jwks-cache';
+import { LaunchRefusal } from './launch-errors';
 import type { IdTokenValidator, RegisteredPlatform, ValidatedLaunch } from './launch-validation';
 
 /**
@@ -77,17 +79,33 @@ const validators = new WeakMap<object, IdTokenValidator>();
  * Per request through ltijs: the launch our validator accepted, and the way back out to our app
  * (ltijs calls some handlers without `next`, and leaving must restore express's req/res prototypes).
  */
-const launchSlot = new AsyncLocalStorage<{ launch?: ValidatedLaunch; exit: NextFunction }>();
+const launchSlot = new AsyncLocalStorage<{ launch?: ValidatedLaunch; state?: string; exit: NextFunction }>();
 
 ltijsAuth.validateToken = async (token, _devMode, validationParameters, _getPlatform, _key, database) => {
   const validate = validators.get(database);
   if (!validate) throw new Error('no CoachLTI validator registered for this ltijs instance');
-  const launch = await validate(token, validationParameters.iss);
   const slot = launchSlot.getStore();
+  const launch = await validate(token, validationParameters.iss, slot?.state);
   if (slot) slot.launch = launch;
   // ltijs reads these two extra fields from the value it gets back.
   return { ...launch.payload, clientId: launch.clientId, platformId: launch.kid };
 };
+
+/**
+ * An answer ltijs sent by itself, as one of our errors: its refusal code for a 4xx (a LaunchRefusal page),
+ * and for a 5xx a failure whose text goes to the log only (it can name internal hosts and ports).
+ */
+function ltijsFailure(status: number, body: unknown): Error {
+  const details = (body as { details?: { message?: unknown } } | undefined)?.details;
+  const message = typeof details?.message === 'string' ? details.message : '';
+  if (status < 500) return new LaunchRefusal(/^[A-Z_]{3,60}$/.test(message) ? message : 'INVALID_TOKEN');
+  if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|Server selection|connection|topology|buffering timed out/i.test(message)) {
+    return Object.assign(new ServiceUnavailableError('The database is not reachable right now. Please try again in a minute.'), {
+      cause: new Error(`ltijs: ${message}`),
+    });
+  }
+  return new Error(`ltijs answered ${status}: ${message}`);
+}
 
 export interface PlatformRecord {
   issuer: string;
@@ -211,11 +229,22 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     const responseProto: unknown = Object.getPrototypeOf(res);
     // ltijs's express app re-parents req/res to itself; as express does for mounted apps, restore ours on the way out.
     const exit: NextFunction = (error?: unknown) => {
+      // Back in our app: our own error pages go out through the ordinary send.
+      delete (res as { send?: unknown }).send;
       Object.setPrototypeOf(req, requestProto as object);
       Object.setPrototypeOf(res, responseProto as object);
       next(error);
     };
-    launchSlot.run({ exit }, () => ltijsApp(req, res, exit));
+    // ltijs answers some refusals and its own failures itself (raw JSON, with database error text):
+    // route those through our error handler instead, which never shows internal details.
+    const send = res.send;
+    res.send = function (this: Response, body?: unknown) {
+      if (res.statusCode < 400 || res.headersSent) return send.call(this, body);
+      exit(ltijsFailure(res.statusCode, body));
+      return res;
+    } as Response['send'];
+    const state = (req.body as { state?: unknown } | undefined)?.state;
+    launchSlot.run({ exit, state: typeof state === 'string' ? state : undefined }, () => ltijsApp(req, res, exit));
   }) as unknown as Express;
 
   const getPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {

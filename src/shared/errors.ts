@@ -44,6 +44,11 @@ export class PayloadTooLargeError extends AppError {
   readonly code = 'payload_too_large';
 }
 
+export class UnsupportedMediaTypeError extends AppError {
+  readonly status = 415;
+  readonly code = 'unsupported_media_type';
+}
+
 export class ServiceUnavailableError extends AppError {
   readonly status = 503;
   readonly code = 'service_unavailable';

@@ -7,6 +7,7 @@ import type { Config } from '../config/config';
 import type { Logger } from '../shared/logger';
 import { redactUrl } from '../shared/logger';
 import { fromRoot } from '../shared/paths';
+import { UnsupportedMediaTypeError } from '../shared/errors';
 import { errorHandler, notFoundHandler } from './error-handler';
 import { healthRoutes, type Readiness } from './health-routes';
 import { viewHelpers } from './view-helpers';
@@ -26,10 +27,38 @@ export const bodyLimit = '100kb';
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
 
+const formType = 'application/x-www-form-urlencoded';
+
+const refuseUnsupportedBodies: RequestHandler = (req, _res, next) => {
+  if (req.path.startsWith('/dev/platform/') || !hasBody(req)) {
+    next();
+    return;
+  }
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== formType) {
+    next(new UnsupportedMediaTypeError(`CoachLTI accepts form submissions (${formType}) here, not ${type || 'a body without a type'}.`));
+    return;
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    next(new UnsupportedMediaTypeError(`Compressed request bodies (${encoding}) are not accepted.`));
+    return;
+  }
+  next();
+};
+
+function hasBody(req: { headers: Record<string, string | string[] | undefined> }): boolean {
+  return (
+    req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0')
+  );
+}
+
 /** Builds the express app. Does not listen and does not connect: main and tests do that. */
 export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Query values are strings or lists of strings, never objects: `iss[$regex]=.` stays a key named so.
+  app.set('query parser', 'simple');
   // Behind a TLS-terminating proxy in production; needed for secure cookies and req.protocol.
   app.set('trust proxy', deps.config.isProduction ? 1 : false);
 
@@ -82,8 +111,10 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use('/static', express.static(fromRoot('src', 'web', 'public'), { maxAge: deps.config.isProduction ? '1h' : 0 }));
   app.use(healthRoutes(deps.readiness));
-  app.use(express.urlencoded({ extended: false, limit: bodyLimit }));
-  app.use(express.json({ limit: bodyLimit }));
+  // The tool's own routes take HTML forms only (LTI messages are form posts too); the test platform under
+  // /dev/platform parses its own bodies. Anything else is refused before any work.
+  app.use(refuseUnsupportedBodies);
+  app.use(express.urlencoded({ extended: false, limit: bodyLimit, parameterLimit: 200 }));
   for (const middleware of deps.middleware ?? []) app.use(middleware);
   app.get('/', (_req, res) => {
     res.render('home', { pageTitle: 'CoachLTI', toolUrl: deps.config.toolUrl });

@@ -80,6 +80,7 @@ function titleFor(status: number): string {
     404: 'Page not found',
     409: 'Conflict',
     413: 'Request too large',
+    415: 'Unsupported request format',
     503: 'Temporarily unavailable',
   };
   return titles[status] ?? 'Something went wrong';

@@ -129,7 +129,8 @@ export const verifyCsrf: RequestHandler = (req, _res, next) => {
   }
   const expected = req.session.csrfToken;
   const body: unknown = req.body;
-  const sent = typeof body === 'object' && body !== null && '_csrf' in body ? String((body as { _csrf: unknown })._csrf) : '';
+  const field = typeof body === 'object' && body !== null && '_csrf' in body ? (body as { _csrf: unknown })._csrf : undefined;
+  const sent = typeof field === 'string' ? field : '';
   const ok = expected !== undefined && sent.length === expected.length && timingSafeEqual(Buffer.from(sent), Buffer.from(expected));
   next(ok ? undefined : new ForbiddenError('This form has expired. Reload the page and try again.'));
 };

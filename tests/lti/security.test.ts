@@ -113,7 +113,8 @@ describe('launch refusals', () => {
     const before = await documentCounts(server);
     const replay = await browser.post(second.launchUrl, { id_token: first.idToken, state: second.state });
     expect(replay.status).toBe(401);
-    expect(replay.text).toContain('already used');
+    // The old token answers another login: its nonce is not the one sent with the new state.
+    expect(replay.text).toContain('NONCE_MISMATCH');
     expect(await documentCounts(server)).toEqual(before);
   });
 

@@ -28,6 +28,8 @@ export async function openToolContext(config: Config, logger: Logger): Promise<T
     validator: createIdTokenValidator({
       jwks: new JwksCache(),
       nonces: createNonceStore(connection),
+      // The command-line tools never accept launches.
+      expectedNonce: async () => null,
       registry,
       lookupPlatform: async () => null,
     }),
