@@ -55,19 +55,63 @@ export const mcqItemSchema = z.object({
   multiple: z.boolean().default(false),
   stem: text,
   options: z.array(mcqOptionSchema).min(3).max(8),
+  /**
+   * Not yet used. Reserved for parallel forms: alternative stems and options assessing the same objectives, to be
+   * drawn at retake. Nothing reads it today.
+   */
+  variants: z.array(z.object({ id: z.string().regex(/^v\d+$/), stem: text, options: z.array(mcqOptionSchema).min(3).max(8) })).optional(),
 });
 
-export const rubricSchema = z.object({
+/** The four rubric levels, lowest first. */
+const levelTexts = z.object({
   novice: text,
   developing: text,
   proficient: text,
   expert: text,
 });
 
+/**
+ * One rubric criterion: a single quality a rater judges on its own.
+ * `assesses` names the prompt part (see `promptParts`) the criterion rates, so a rubric can only reward what the
+ * prompt asks for; `anchors` describe observable writing at each level (behavioural anchors, not adjectives).
+ */
+export const rubricCriterionSchema = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'criterion ids look like plain-language'),
+  name: text,
+  assesses: z.string().regex(/^[a-z]$/, 'assesses names a prompt part id such as a'),
+  anchors: levelTexts,
+});
+
+/**
+ * Rubric of a reflection.
+ *
+ * - `novice` … `expert` (required): one-line summary per level. The coach's self-rating page and the faculty rating
+ *   page read these today (`item.rubric[level]`), so they stay required and must agree with the criteria.
+ * - `criteria` (3–4): named criteria with behavioural anchors per level and the prompt part each assesses.
+ * - `exemplars`: one short example response per level, written for rater calibration (fictional, de-identified).
+ *
+ * `criteria` and `exemplars` are optional in the schema only so that module versions stored before they existed
+ * still load from `module_versions`; the item-quality gate (`item-quality.ts`) requires them in shipped content.
+ * How a reflection level follows from criterion ratings: see `mixedResponseRule`.
+ */
+export const rubricSchema = levelTexts.extend({
+  criteria: z.array(rubricCriterionSchema).min(3).max(4).optional(),
+  exemplars: levelTexts.optional(),
+});
+
+/** One question inside a reflection prompt. `text` must appear word for word in the prompt (checked by the gate). */
+export const promptPartSchema = z.object({
+  id: z.string().regex(/^[a-z]$/, 'prompt part ids are single letters: a, b, c'),
+  text,
+});
+
 export const reflectionItemSchema = z.object({
   ...itemBase,
   kind: z.literal('reflection'),
+  /** Markdown-free text shown to the coach; must ask for de-identification (checked by the gate). */
   prompt: text,
+  /** The separately rated questions of the prompt; rubric criteria point at these. Optional for stored versions. */
+  promptParts: z.array(promptPartSchema).min(1).max(5).optional(),
   rubric: rubricSchema,
 });
 
@@ -90,6 +134,8 @@ export const moduleFileSchema = z
     summary: text,
     estimatedMinutes: z.number().int().min(5).max(90),
     retakePolicy: z.enum(['latest', 'best']).default('latest'),
+    /** Overrides `mixedResponseRule` for this module's reflections; leave out to use the global rule. */
+    mixedResponseRule: text.optional(),
     objectives: z.array(objectiveSchema).min(3).max(6),
     sections: z.array(sectionSchema).min(2),
     items: z.array(itemSchema).min(2),
@@ -137,11 +183,11 @@ export const moduleFileSchema = z
             message: 'a single-best-answer question needs exactly one correct option',
           });
         }
-        if (item.multiple && (correct < 2 || correct === item.options.length)) {
+        if (item.multiple && (correct < 1 || correct === item.options.length)) {
           ctx.addIssue({
             code: z.ZodIssueCode.custom,
             path: ['items', i, 'options'],
-            message: 'a multiple-answer question needs at least two correct and one incorrect option',
+            message: 'a multiple-answer question needs at least one correct and one incorrect option',
           });
         }
         const optionIds = item.options.map((o) => o.id);
@@ -164,5 +210,25 @@ export type Item = z.infer<typeof itemSchema>;
 export type McqItem = z.infer<typeof mcqItemSchema>;
 export type ReflectionItem = z.infer<typeof reflectionItemSchema>;
 export type Rubric = z.infer<typeof rubricSchema>;
-export type RubricLevel = keyof Rubric;
+export type RubricCriterion = z.infer<typeof rubricCriterionSchema>;
+export type PromptPart = z.infer<typeof promptPartSchema>;
+export type RubricLevel = 'novice' | 'developing' | 'proficient' | 'expert';
 export const rubricLevels: readonly RubricLevel[] = ['novice', 'developing', 'proficient', 'expert'];
+
+/**
+ * How raters turn criterion ratings into one reflection level when the criteria disagree: rate every criterion on
+ * its own anchors, then take the median level, rounding down between two levels. Rounding down keeps one strong
+ * criterion from carrying a weak response; the median keeps one weak criterion from sinking a strong one.
+ */
+export const mixedResponseRule =
+  'Rate each criterion on its own anchors. The reflection level is the median of the criterion levels; when the ' +
+  "median falls between two levels, take the lower one. A response that does not address a criterion's prompt " +
+  'part is rated novice on that criterion.';
+
+/** Median of criterion levels, rounding down: the reflection level under `mixedResponseRule`. */
+export function reflectionLevelFromCriteria(levels: readonly RubricLevel[]): RubricLevel {
+  if (levels.length === 0) throw new Error('no criterion levels to combine');
+  const ranks = levels.map((l) => rubricLevels.indexOf(l)).sort((a, b) => a - b);
+  const rank = ranks[Math.floor((ranks.length - 1) / 2)] ?? 0;
+  return rubricLevels[rank] ?? 'novice';
+}

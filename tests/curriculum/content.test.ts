@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { competencyIdsOf, loadFrameworkFile } from '../../src/competencies/framework-schema';
 import { computeCoverage, coverageProblems, coverageRule } from '../../src/curriculum/coverage';
+import { assessItemQuality } from '../../src/curriculum/item-quality';
 import { ContentError, defaultContentDir, loadModules } from '../../src/curriculum/load-content';
 import { fromRoot } from '../../src/shared/paths';
 
@@ -25,14 +26,53 @@ describe('curriculum content', () => {
     }
   });
 
-  test('when coverage is computed, then every competency has ≥2 objectives and ≥4 items of ≥2 kinds', () => {
+  test('when coverage is computed, then every competency has ≥3 weight-1 objectives and ≥6 items of ≥2 kinds on them', () => {
     const report = computeCoverage(modules, ids);
     expect(coverageProblems(report)).toEqual([]);
     for (const c of report.competencies) {
-      expect(c.objectives).toBeGreaterThanOrEqual(coverageRule.minObjectives);
-      expect(c.items).toBeGreaterThanOrEqual(coverageRule.minItems);
-      expect(c.itemKinds.length).toBeGreaterThanOrEqual(coverageRule.minItemKinds);
+      expect(c.primary.objectives).toBeGreaterThanOrEqual(coverageRule.minPrimaryObjectives);
+      expect(c.primary.items).toBeGreaterThanOrEqual(coverageRule.minPrimaryItems);
+      expect(c.primary.itemKinds.length).toBeGreaterThanOrEqual(coverageRule.minPrimaryItemKinds);
+      expect(c.primary.modules.length).toBeGreaterThanOrEqual(coverageRule.minPrimaryModules[c.id] ?? 1);
     }
+    for (const id of ['C1.2', 'C2.3', 'C3.2', 'C3.3']) {
+      expect(report.competencies.find((c) => c.id === id)?.primary.modules.length).toBeGreaterThanOrEqual(2);
+    }
+  });
+
+  test('when a competency is taught only by secondary mappings, then coverage counts it apart and the rule fails', () => {
+    const demoted = modules.map((m) => ({
+      ...m,
+      objectives: m.objectives.map((o) => ({
+        ...o,
+        competencies: o.competencies.map((c) => (c.id === 'C4.1' ? { ...c, weight: 0.5 } : c)),
+      })),
+    }));
+    const c41 = computeCoverage(demoted, ids).competencies.find((c) => c.id === 'C4.1');
+    expect(c41?.primary.objectives).toBe(0);
+    expect(c41?.secondary.objectives).toBeGreaterThan(0);
+    expect(coverageProblems(computeCoverage(demoted, ids))).toContain('C4.1: 0 weight-1 objectives (needs 3)');
+  });
+
+  test('when the item-quality gate runs on the shipped content, then it passes', () => {
+    const report = assessItemQuality(modules);
+    expect(report.problems).toEqual([]);
+    expect(report.overall.keyLongestShare).toBeLessThanOrEqual(0.3);
+  });
+
+  test('when shipped content is seeded with cued items and unsafe prompts, then the gate fails', () => {
+    const seeded = modules.map((m) => ({
+      ...m,
+      items: m.items.map((item) => {
+        if (item.kind === 'reflection') return { ...item, prompt: 'Describe a learner you coach, with their name.' };
+        if (item.multiple) return item;
+        // Pad the key so it becomes the longest option, the cue the gate exists to catch.
+        return { ...item, options: item.options.map((o) => (o.correct ? { ...o, text: `${o.text} ${'x'.repeat(400)}` } : o)) };
+      }),
+    }));
+    const problems = assessItemQuality(seeded).problems;
+    expect(problems.some((p) => p.startsWith('overall: key is the longest option in 100 %'))).toBe(true);
+    expect(problems.some((p) => p.endsWith('prompt does not ask for de-identification'))).toBe(true);
   });
 
   test('when items and objectives are cross-checked, then every objective has an item and every item an objective of its module', () => {
@@ -76,16 +116,22 @@ describe('curriculum content', () => {
     expect(problems.some((p) => p.startsWith('M02-broken.yaml: not valid YAML'))).toBe(true);
   });
 
-  test('when the coverage report is asked for JSON, then it prints the module count and one row per competency', () => {
+  test('when the coverage report is asked for JSON, then it prints coverage apart by weight and the item-quality gate, and exits 0', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', fromRoot('src', 'curriculum', 'cli', 'report.ts'), '--json'], {
       encoding: 'utf8',
     });
     const json = JSON.parse(out) as {
       modules: number;
-      competencies: { id: string; objectives: number; items: number; itemKinds: string[] }[];
+      competencies: { id: string; itemKinds: string[]; primary: { objectives: number }; secondary: { objectives: number } }[];
+      itemQuality: { problems: string[]; modules: { id: string }[] };
     };
     expect(json.modules).toBe(modules.length);
     expect(json.competencies.map((c) => c.id)).toEqual(ids);
-    for (const c of json.competencies) expect(c.itemKinds).toEqual(['mcq', 'reflection']);
+    for (const c of json.competencies) {
+      expect(c.itemKinds).toEqual(['mcq', 'reflection']);
+      expect(c.primary.objectives).toBeGreaterThanOrEqual(3);
+    }
+    expect(json.itemQuality.modules.map((m) => m.id)).toEqual(modules.map((m) => m.id));
+    expect(json.itemQuality.problems).toEqual([]);
   });
 });

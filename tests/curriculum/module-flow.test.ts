@@ -82,6 +82,15 @@ describe('a coach works through a module', () => {
     expect(await db.collection('domain_events').countDocuments({ 'payload.cause.moduleId': 'M02' })).toBe(1);
   });
 
+  test('when the module overview lists its references, then each shows its own year, not the current one', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('canvas', 'coach2', { custom: { module_id: 'M09' } }));
+    const references = /<ul class="references">([\s\S]*?)<\/ul>/.exec(landing.text)?.[1] ?? '';
+    expect(references).toContain('de Shazer S (1985)');
+    expect(references).toContain('Fainstad T, Mann A, Suresh K, et al. (2022)');
+    expect(references).not.toContain(`(${new Date().getFullYear()})`);
+  });
+
   test('when a question page is rendered before answering, then it carries no answer key or feedback', async () => {
     const browser = new Browser();
     const landing = await launch(server, browser, launchInput('canvas', 'coach2', { custom: { module_id: 'M05' } }));
