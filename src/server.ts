@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { MongoClient } from 'mongodb';
 import { adminRoutes } from './admin/admin-routes';
+import { platformRoutes } from './admin/platform-routes';
 import { loadConfig, type Config } from './config/config';
 import { createCompetencyRepository } from './competencies/competency-repository';
 import { competencyRoutes } from './competencies/competency-routes';
@@ -39,7 +40,9 @@ import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
 import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
 import { createRosterService } from './lti/nrps';
 import { createPlatformClient, type PlatformClient } from './lti/platform-client';
-import { createPlatformRegistry, type PlatformRegistry } from './lti/platform-registry';
+import { createPendingRegistrations, createPlatformRegistry, type PlatformRegistry } from './lti/platform-registry';
+import { createRegistrationInvites } from './lti/registration-invites';
+import { developmentFetchPolicy, productionFetchPolicy, type SafeFetchPolicy } from './lti/safe-fetch';
 import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
 import { buildApp } from './web/app';
@@ -53,7 +56,14 @@ export interface StartOptions {
   listenPort?: number;
   logger?: Logger;
   /** Knobs tests and benchmarks turn; production uses the defaults. */
-  tuning?: { rosterPageSize?: number; worker?: Partial<WorkerOptions>; startWorker?: boolean; platformTimeoutMs?: number };
+  tuning?: {
+    rosterPageSize?: number;
+    worker?: Partial<WorkerOptions>;
+    startWorker?: boolean;
+    platformTimeoutMs?: number;
+    /** How Dynamic Registration fetches platform URLs (default: https and public addresses only in production). */
+    registrationFetchPolicy?: SafeFetchPolicy;
+  };
 }
 
 export interface RunningServer {
@@ -101,6 +111,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const urls = toolUrls(config.toolUrl);
   const competencies = createCompetencyRepository(connection);
   const registry = createPlatformRegistry(connection);
+  const pendingRegistrations = createPendingRegistrations(connection);
+  const invites = createRegistrationInvites(connection);
   const records = createLaunchRecords(connection);
   const loginAttempts = createLoginAttempts(connection);
   const events = createEventBus();
@@ -178,9 +190,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         registration: {
           provider: lti,
           registry,
+          pending: pendingRegistrations,
+          invites,
           urls,
           autoActivate: config.dynRegAutoActivate,
-          allowInsecureUrls: !config.isProduction,
+          requireInvite: config.dynRegRequireInvite,
+          // The built-in platform registers itself at start-up without an invite.
+          inviteExemptPrefix: devPlatform ? `${config.toolUrl}/dev/platform/` : undefined,
+          fetchPolicy: options.tuning?.registrationFetchPolicy ?? (config.isProduction ? productionFetchPolicy : developmentFetchPolicy),
           logger,
         },
       }),
@@ -190,6 +207,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
       reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
+      platformRoutes({ connection, config, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],
   });
