@@ -32,7 +32,10 @@ function platformConfigurationSchema(allowHttp: boolean) {
     .string()
     .max(2048)
     .url()
-    .refine((v) => v.startsWith('https://') || (allowHttp && v.startsWith('http://')), allowHttp ? 'must be an http(s) URL' : 'must be https');
+    .refine(
+      (v) => v.startsWith('https://') || (allowHttp && v.startsWith('http://')),
+      allowHttp ? 'must be an http(s) URL' : 'must be https',
+    );
   return z.object({
     issuer: endpoint,
     authorization_endpoint: endpoint,
@@ -108,10 +111,7 @@ async function fetchJson(
 }
 
 /** The invite decides whether this registration may proceed; refused before anything is fetched or written. */
-async function admit(
-  deps: DynamicRegistrationDeps,
-  input: RegistrationInput,
-): Promise<{ inviteId: string; claimId: string } | undefined> {
+async function admit(deps: DynamicRegistrationDeps, input: RegistrationInput): Promise<{ inviteId: string; claimId: string } | undefined> {
   if (input.invite !== undefined) {
     const claim = await deps.invites.claim(input.invite);
     if (!claim.ok) throw new ForbiddenError(inviteRefusals[claim.reason]);

@@ -120,7 +120,13 @@ export function createPlatformRegistry(connection: Connection): WritablePlatform
       await model.updateOne(
         { issuer, clientId },
         {
-          $set: { name: e.name, tokenUrl: e.tokenUrl, authUrl: e.authUrl, jwksUrl: e.jwksUrl, ...(e.productFamily ? { productFamily: e.productFamily } : {}) },
+          $set: {
+            name: e.name,
+            tokenUrl: e.tokenUrl,
+            authUrl: e.authUrl,
+            jwksUrl: e.jwksUrl,
+            ...(e.productFamily ? { productFamily: e.productFamily } : {}),
+          },
           ...(e.deploymentId ? { $addToSet: { deploymentIds: e.deploymentId } } : {}),
         },
       );
@@ -276,7 +282,10 @@ export function createPendingRegistrations(connection: Connection): PendingRegis
     async finishApproval(id, by) {
       const _id = objectId(id);
       if (!_id) return;
-      await model.updateOne({ _id, status: 'applying' }, { $set: { status: 'approved', decidedAt: new Date(), decidedBy: by.slice(0, 300) } });
+      await model.updateOne(
+        { _id, status: 'applying' },
+        { $set: { status: 'approved', decidedAt: new Date(), decidedBy: by.slice(0, 300) } },
+      );
     },
     async abandonApproval(id) {
       const _id = objectId(id);

@@ -43,7 +43,8 @@ interface InviteDoc {
   revokedAt: Date | null;
 }
 
-export type ClaimResult = { ok: true; inviteId: string; claimId: string } | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'revoked' | 'busy' };
+export type ClaimResult =
+  { ok: true; inviteId: string; claimId: string } | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'revoked' | 'busy' };
 
 export interface RegistrationInvites {
   create(input: { createdBy: string; note?: string; expiresInHours?: number }): Promise<{ token: string; id: string; expiresAt: Date }>;

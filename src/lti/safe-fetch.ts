@@ -11,16 +11,7 @@ import { isIP, type LookupFunction } from 'node:net';
  */
 
 export type AddressClass =
-  | 'public'
-  | 'loopback'
-  | 'private'
-  | 'link-local'
-  | 'unique-local'
-  | 'unspecified'
-  | 'shared'
-  | 'multicast'
-  | 'reserved'
-  | 'invalid';
+  'public' | 'loopback' | 'private' | 'link-local' | 'unique-local' | 'unspecified' | 'shared' | 'multicast' | 'reserved' | 'invalid';
 
 export interface SafeFetchPolicy {
   /** Plain http allowed (development and tests); production fetches https only. */
@@ -292,7 +283,9 @@ export function safeFetch(raw: string, request: SafeFetchRequest, policy: SafeFe
         }
         chunks.push(chunk);
       });
-      res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', (error) => finish(new SafeFetchError('network', 'The answer was cut off.', error.message)));
       res.on('aborted', () => finish(new SafeFetchError('network', 'The answer was cut off.')));
     });

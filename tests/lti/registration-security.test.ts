@@ -118,22 +118,25 @@ describe('Dynamic Registration never shows what it fetched, and refuses internal
   test.each([
     ['an error status', 500, `internal admin console ${marker}`],
     ['a body that is not JSON', 200, `<html>${marker}</html>`],
-  ])('when the configuration URL answers %s, then the page does not contain the body and the log has an excerpt', async (_label, status, body) => {
-    const platform = await startFakePlatform({
-      openidConfiguration: (_req, res) => {
-        res.writeHead(status, { 'Content-Type': 'text/html' });
-        res.end(body);
-      },
-    });
-    platforms.push(platform);
-    const before = await documentCounts(server);
-    const res = await new Browser().get(registerUrl(server, platform.openidConfigurationUrl));
-    expect(res.status).toBe(400);
-    expect(res.text).not.toContain(marker);
-    expect(await documentCounts(server)).toEqual(before);
-    const logged = server.logs.lines.find((l) => String(l.excerpt ?? '').includes(marker));
-    expect(logged).toMatchObject({ level: 40 });
-  });
+  ])(
+    'when the configuration URL answers %s, then the page does not contain the body and the log has an excerpt',
+    async (_label, status, body) => {
+      const platform = await startFakePlatform({
+        openidConfiguration: (_req, res) => {
+          res.writeHead(status, { 'Content-Type': 'text/html' });
+          res.end(body);
+        },
+      });
+      platforms.push(platform);
+      const before = await documentCounts(server);
+      const res = await new Browser().get(registerUrl(server, platform.openidConfigurationUrl));
+      expect(res.status).toBe(400);
+      expect(res.text).not.toContain(marker);
+      expect(await documentCounts(server)).toEqual(before);
+      const logged = server.logs.lines.find((l) => String(l.excerpt ?? '').includes(marker));
+      expect(logged).toMatchObject({ level: 40 });
+    },
+  );
 
   test.each(['http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/.well-known/openid-configuration', 'http://[fd00::1]/x'])(
     'when development is asked to fetch %s, then it is refused at once as a non-public address',

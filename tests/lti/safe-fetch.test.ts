@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   checkUrl,
@@ -101,7 +101,9 @@ describe('checkUrl', () => {
   });
 
   test('when production is given http, file or credentials, then they are refused; https with a public IP passes', () => {
-    expect(() => checkUrl('http://lms.example.edu/x', productionFetchPolicy)).toThrow(expect.objectContaining({ reason: 'scheme' }) as Error);
+    expect(() => checkUrl('http://lms.example.edu/x', productionFetchPolicy)).toThrow(
+      expect.objectContaining({ reason: 'scheme' }) as Error,
+    );
     expect(() => checkUrl('file:///etc/passwd', productionFetchPolicy)).toThrow(expect.objectContaining({ reason: 'scheme' }) as Error);
     expect(() => checkUrl('https://a:b@lms.example.edu/x', productionFetchPolicy)).toThrow(
       expect.objectContaining({ reason: 'url' }) as Error,
@@ -119,7 +121,7 @@ describe('safeFetch against local servers', () => {
   let server: Server;
   let base: string;
   let connections = 0;
-  let handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void = (_req, res) => res.end('{}');
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => res.end('{}');
   const sockets = new Set<Socket>();
 
   beforeAll(async () => {
