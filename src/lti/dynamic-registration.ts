@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Logger } from '../shared/logger';
+import { redactUrl, type Logger } from '../shared/logger';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
 import { userAgent } from './jwks-cache';
 import { PlatformExistsError, type LtiProvider } from './ltijs-adapter';
@@ -94,18 +94,21 @@ async function fetchJson(
     res = await safeFetch(url, init, deps.fetchPolicy);
   } catch (error) {
     if (!(error instanceof SafeFetchError)) throw error;
-    deps.logger.warn({ url, reason: error.reason, detail: error.detail }, `dynamic registration: ${what} not fetched`);
+    deps.logger.warn({ url: redactUrl(url), reason: error.reason, detail: error.detail }, `dynamic registration: ${what} not fetched`);
     throw new BadRequestError(`Could not fetch ${what}: ${error.message}`);
   }
   // What the platform answered goes to the log (bounded), never to the page: it may be anything the URL pointed at.
   if (res.status < 200 || res.status >= 300) {
-    deps.logger.warn({ url, status: res.status, excerpt: excerpt(res.text) }, `dynamic registration: the platform refused ${what}`);
+    deps.logger.warn(
+      { url: redactUrl(url), status: res.status, excerpt: excerpt(res.text) },
+      `dynamic registration: the platform refused ${what}`,
+    );
     throw new BadRequestError(`The platform refused ${what} (HTTP ${res.status}).`);
   }
   try {
     return JSON.parse(res.text);
   } catch {
-    deps.logger.warn({ url, status: res.status, excerpt: excerpt(res.text) }, `dynamic registration: ${what} is not JSON`);
+    deps.logger.warn({ url: redactUrl(url), status: res.status, excerpt: excerpt(res.text) }, `dynamic registration: ${what} is not JSON`);
     throw new BadRequestError(`The platform's answer to ${what} is not JSON.`);
   }
 }

@@ -61,6 +61,7 @@ describe('registration invites in production', () => {
     expect(await server.lti.getPlatform(p.issuer, p.clientId)).toMatchObject({ active: false });
     expect(await server.registry.find(p.issuer, p.clientId)).toMatchObject({ deploymentIds: [p.deploymentId], registeredVia: 'dynamic' });
     expect(await inviteState(server, token)).toMatchObject({ usedFor: `${p.issuer} (${p.clientId})` });
+    expect(JSON.stringify(server.logs.lines)).not.toContain(token);
 
     const second = await platform();
     const before = await documentCounts(server);
