@@ -51,10 +51,10 @@ describe('npm run platform: invites, replacing and approving', () => {
     expect(match).not.toBeNull();
     const token = match![1]!;
     const stored = await db()
-      .collection<{ _id: string }>('lti_registration_invites')
+      .collection<{ _id: string; createdAt: Date; expiresAt: Date }>('lti_registration_invites')
       .findOne({ _id: createHash('sha256').update(token).digest('hex') });
     expect(stored).toMatchObject({ usedAt: null, note: 'Moodle of the medical school' });
-    const hours = ((stored!.expiresAt as Date).getTime() - (stored!.createdAt as Date).getTime()) / 3600_000;
+    const hours = (stored!.expiresAt.getTime() - stored!.createdAt.getTime()) / 3600_000;
     expect(hours).toBe(48);
     expect(JSON.stringify(await db().collection('lti_registration_invites').find().toArray())).not.toContain(token);
     expect(await db().collection('admin_audit_log').countDocuments({ action: 'platform.invite' })).toBe(1);

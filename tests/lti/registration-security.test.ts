@@ -154,3 +154,26 @@ describe('Dynamic Registration never shows what it fetched, and refuses internal
     },
   );
 });
+
+describe('Dynamic Registration in development with invites required', () => {
+  let server: TestServer;
+  let platform: FakePlatform;
+  beforeAll(async () => {
+    server = await startTestServer({ LTI_DYNREG_REQUIRE_INVITE: 'true' });
+    platform = await startFakePlatform();
+  });
+  afterAll(async () => {
+    await platform.stop();
+    await server.stop();
+  });
+
+  test('when the tool starts, then the built-in platform still registers itself, while another platform without an invite is refused', async () => {
+    for (const shape of ['canvas', 'moodle'] as const) {
+      const reg = (await server.devPlatform!.registration(shape))!;
+      expect(await server.lti.getPlatform(reg.issuer, reg.clientId)).toMatchObject({ active: true });
+    }
+    const res = await new Browser().get(registerUrl(server, platform.openidConfigurationUrl));
+    expect(res.status).toBe(403);
+    expect(platform.connections()).toBe(0);
+  });
+});
