@@ -5,7 +5,7 @@ import { userAgent } from './jwks-cache';
 import { PlatformExistsError, type LtiProvider } from './ltijs-adapter';
 import type { PendingRegistration, PendingRegistrations, WritablePlatformRegistry } from './platform-registry';
 import type { ClaimResult, RegistrationInvites } from './registration-invites';
-import { checkUrl, safeFetch, SafeFetchError, type SafeFetchPolicy } from './safe-fetch';
+import { checkHost, safeFetch, SafeFetchError, type SafeFetchPolicy } from './safe-fetch';
 import { registrationRequest, type ToolUrls } from './tool-configuration';
 
 export const registrationQuerySchema = z.object({
@@ -172,7 +172,7 @@ async function register(deps: DynamicRegistrationDeps, input: RegistrationInput)
     ['token_endpoint', config.token_endpoint],
   ] as const) {
     try {
-      checkUrl(value, deps.fetchPolicy);
+      await checkHost(value, deps.fetchPolicy);
     } catch (error) {
       if (!(error instanceof SafeFetchError)) throw error;
       throw new BadRequestError(`The platform's ${field} cannot be used: ${error.message}`);

@@ -1,4 +1,4 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { lookup as dnsLookup, promises as dnsPromises, type LookupAddress } from 'node:dns';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
@@ -215,6 +215,27 @@ export function checkUrl(raw: string, policy: SafeFetchPolicy): URL {
     if (!isAllowedAddress(kind, policy)) throw refusedAddress(url.hostname, kind, host);
   }
   return url;
+}
+
+/**
+ * For URLs the tool fetches later through other clients (a platform's key set and token endpoint): the
+ * same rules, checked now on what the host resolves to. It cannot stop a later DNS change; those
+ * clients should connect through `checkedLookup` as well.
+ */
+export async function checkHost(raw: string, policy: SafeFetchPolicy): Promise<void> {
+  const url = checkUrl(raw, policy);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (isIP(host)) return;
+  let addresses: LookupAddress[];
+  try {
+    addresses = await dnsPromises.lookup(host, { all: true, verbatim: true });
+  } catch (error) {
+    throw new SafeFetchError('dns', `${host} could not be resolved.`, (error as NodeJS.ErrnoException).code);
+  }
+  for (const a of addresses) {
+    const kind = classifyAddress(a.address);
+    if (!isAllowedAddress(kind, policy)) throw refusedAddress(host, kind, a.address);
+  }
 }
 
 export interface SafeFetchRequest {

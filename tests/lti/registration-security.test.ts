@@ -143,6 +143,31 @@ describe('Dynamic Registration never shows what it fetched, and refuses internal
     },
   );
 
+  test('when the configuration names a key set on a link-local address, then the registration is refused before it is sent', async () => {
+    const platform = await startFakePlatform({
+      openidConfiguration: (_req, res) => {
+        const base = `http://127.0.0.1:${platform.port}`;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            issuer: base,
+            authorization_endpoint: `${base}/auth`,
+            token_endpoint: `${base}/token`,
+            jwks_uri: 'http://169.254.169.254/latest/meta-data/jwks',
+            registration_endpoint: `${base}/register`,
+          }),
+        );
+      },
+    });
+    platforms.push(platform);
+    const before = await documentCounts(server);
+    const res = await new Browser().get(registerUrl(server, platform.openidConfigurationUrl));
+    expect(res.status).toBe(400);
+    expect(decodeHtml(res.text)).toContain("The platform's jwks_uri cannot be used");
+    expect(platform.registrations()).toBe(0);
+    expect(await documentCounts(server)).toEqual(before);
+  });
+
   test.each(['http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/.well-known/openid-configuration', 'http://[fd00::1]/x'])(
     'when development is asked to fetch %s, then it is refused at once as a non-public address',
     async (url) => {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
+  checkHost,
   checkUrl,
   classifyAddress,
   developmentFetchPolicy,
@@ -114,6 +115,15 @@ describe('checkUrl', () => {
   test('when the development policy meets loopback over http, then it passes, but a private address is still refused', () => {
     expect(checkUrl('http://127.0.0.1:3000/x', developmentFetchPolicy).port).toBe('3000');
     expect(() => checkUrl('http://10.1.1.1/x', developmentFetchPolicy)).toThrow(SafeFetchError);
+  });
+});
+
+describe('checkHost', () => {
+  test('when a host name resolves to loopback, then production refuses it and development accepts it', async () => {
+    await expect(checkHost('https://localhost/jwks', productionFetchPolicy)).rejects.toMatchObject({ reason: 'address' });
+    await expect(checkHost('http://localhost/jwks', developmentFetchPolicy)).resolves.toBeUndefined();
+    await expect(checkHost('https://[fe80::1]/jwks', developmentFetchPolicy)).rejects.toMatchObject({ reason: 'address' });
+    await expect(checkHost('https://no-such-host.invalid/jwks', developmentFetchPolicy)).rejects.toMatchObject({ reason: 'dns' });
   });
 });
 
