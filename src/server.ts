@@ -207,7 +207,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
       reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
-      platformRoutes({ connection, config, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
+      platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],
   });

@@ -1,7 +1,6 @@
 import { Router, type Request } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
-import type { Config } from '../config/config';
 import { approvePendingRegistration, rejectPendingRegistration } from '../lti/dynamic-registration';
 import type { LtiProvider } from '../lti/ltijs-adapter';
 import type { PendingRegistrations, WritablePlatformRegistry } from '../lti/platform-registry';
@@ -18,7 +17,6 @@ import { formatTime } from './ledger-view';
 /** /admin/platforms: registered platforms, registration links (invites) and registrations awaiting approval. */
 export interface PlatformRoutesDeps {
   connection: Connection;
-  config: Config;
   provider: LtiProvider;
   registry: WritablePlatformRegistry;
   pending: PendingRegistrations;

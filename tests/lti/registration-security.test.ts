@@ -2,6 +2,7 @@
  * Dynamic Registration cannot be used to take over a platform, and cannot be used to make the tool fetch
  * (and show) what lives on its own network. Reproductions of issue 8, each written to fail first.
  */
+import { PlatformExistsError } from '../../src/lti/ltijs-adapter';
 import { Browser, decodeHtml } from '../support/browser';
 import { documentCounts as allCounts, launchInput, prepareLaunch } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -60,6 +61,10 @@ describe('Dynamic Registration for a platform that is already registered', () =>
     const { issuer, clientId } = genuine;
     const before = { lti: await server.lti.getPlatform(issuer, clientId), settings: await server.registry.find(issuer, clientId) };
     expect(before.lti?.active).toBe(true);
+    // The adapter itself refuses to let ltijs overwrite a platform unless asked to replace it.
+    await expect(
+      server.lti.registerPlatform({ issuer, clientId, name: 'x', authUrl: 'http://x/a', tokenUrl: 'http://x/t', jwksUrl: 'http://x/j' }),
+    ).rejects.toBeInstanceOf(PlatformExistsError);
     rogue = await startFakePlatform({ issuer, clientId });
 
     const res = await new Browser().get(registerUrl(server, rogue.openidConfigurationUrl));
