@@ -5,6 +5,7 @@ import type { Connection } from 'mongoose';
 import type { MongoClient } from 'mongodb';
 import type { Store } from 'express-session';
 import { adminRoutes } from './admin/admin-routes';
+import { platformRoutes } from './admin/platform-routes';
 import { loadConfig, type Config } from './config/config';
 import { createCompetencyRepository } from './competencies/competency-repository';
 import { competencyRoutes } from './competencies/competency-routes';
@@ -40,7 +41,9 @@ import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
 import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
 import { createRosterService } from './lti/nrps';
 import { createPlatformClient, type PlatformClient } from './lti/platform-client';
-import { createPlatformRegistry, type PlatformRegistry } from './lti/platform-registry';
+import { createPendingRegistrations, createPlatformRegistry, type PlatformRegistry } from './lti/platform-registry';
+import { createRegistrationInvites } from './lti/registration-invites';
+import { developmentFetchPolicy, productionFetchPolicy, type SafeFetchPolicy } from './lti/safe-fetch';
 import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
 import { buildApp } from './web/app';
@@ -61,6 +64,8 @@ export interface StartOptions {
     platformTimeoutMs?: number;
     /** Wraps the session store (tests slow it down to prove redirects wait for it). */
     wrapSessionStore?: (store: Store) => Store;
+    /** How Dynamic Registration fetches platform URLs (default: https and public addresses only in production). */
+    registrationFetchPolicy?: SafeFetchPolicy;
   };
 }
 
@@ -109,6 +114,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const urls = toolUrls(config.toolUrl);
   const competencies = createCompetencyRepository(connection);
   const registry = createPlatformRegistry(connection);
+  const pendingRegistrations = createPendingRegistrations(connection);
+  const invites = createRegistrationInvites(connection);
   const records = createLaunchRecords(connection);
   const loginAttempts = createLoginAttempts(connection);
   const events = createEventBus();
@@ -191,9 +198,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         registration: {
           provider: lti,
           registry,
+          pending: pendingRegistrations,
+          invites,
           urls,
           autoActivate: config.dynRegAutoActivate,
-          allowInsecureUrls: !config.isProduction,
+          requireInvite: config.dynRegRequireInvite,
+          // The built-in platform registers itself at start-up without an invite.
+          inviteExemptPrefix: devPlatform ? `${config.toolUrl}/dev/platform/` : undefined,
+          fetchPolicy: options.tuning?.registrationFetchPolicy ?? (config.isProduction ? productionFetchPolicy : developmentFetchPolicy),
           logger,
         },
       }),
@@ -203,6 +215,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
       reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
+      platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],
   });

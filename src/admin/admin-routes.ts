@@ -63,9 +63,10 @@ const nav = [
   { href: '/admin', label: 'Overview' },
   { href: '/admin/passback', label: 'Grade passback' },
   { href: '/admin/audit', label: 'Audit log' },
+  { href: '/admin/platforms', label: 'Platforms' },
 ];
 
-function navFor(current: string) {
+export function navFor(current: string) {
   return nav.map((n) => ({ ...n, current: n.href === current }));
 }
 

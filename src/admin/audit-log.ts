@@ -9,7 +9,13 @@ export type AuditAction =
   | 'passback.retry-all-failed'
   | 'passback.resync'
   | 'passback.reconcile'
-  | 'passback.export';
+  | 'passback.export'
+  | 'platform.invite'
+  | 'platform.invite-revoke'
+  | 'platform.approve'
+  | 'platform.reject'
+  | 'platform.activate'
+  | 'platform.deactivate';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -21,6 +27,12 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'passback.resync': 'Resynced a course',
   'passback.reconcile': 'Reconciled a course with the LMS',
   'passback.export': 'Exported the ledger (CSV)',
+  'platform.invite': 'Created a platform registration link',
+  'platform.invite-revoke': 'Withdrew a platform registration link',
+  'platform.approve': 'Approved a platform registration',
+  'platform.reject': 'Rejected a platform registration',
+  'platform.activate': 'Activated a platform',
+  'platform.deactivate': 'Deactivated a platform',
 };
 
 export interface AuditEntry {

@@ -37,6 +37,7 @@ const envSchema = z.object({
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   MIGRATE_ON_START: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
+  LTI_DYNREG_REQUIRE_INVITE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   PASSBACK_WORKER: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   DEV_PLATFORM: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
@@ -61,6 +62,8 @@ export interface Config {
   readonly dbConnectTimeoutMs: number;
   /** Platforms registered through Dynamic Registration are active at once (default: not in production). */
   readonly dynRegAutoActivate: boolean;
+  /** Dynamic Registration needs an administrator's invite link (default: in production). */
+  readonly dynRegRequireInvite: boolean;
   /** Run the grade passback worker in this process (several processes may run it). */
   readonly passbackWorker: boolean;
   /**
@@ -144,6 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
     // Auto-activation only where the test platform runs: a forgotten NODE_ENV on a public server stays safe.
     dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? devPlatformEnabled,
+    dynRegRequireInvite: e.LTI_DYNREG_REQUIRE_INVITE ?? isProduction,
     devPlatformEnabled,
     passbackWorker: e.PASSBACK_WORKER,
   });

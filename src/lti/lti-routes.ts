@@ -60,7 +60,12 @@ export function ltiRoutes(deps: LtiRoutesDeps): Router {
         );
       }
       const outcome = await registerDynamically(deps.registration, parsed.data);
-      res.render('lti/registered', { pageTitle: 'CoachLTI registered', ...outcome });
+      res.setHeader('Cache-Control', 'no-store');
+      res.render('lti/registered', {
+        pageTitle: outcome.kind === 'pending' ? 'CoachLTI registration awaits approval' : 'CoachLTI registered',
+        ...outcome,
+        pending: outcome.kind === 'pending',
+      });
     }),
   );
 

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { JWK } from 'jose';
-import { ServiceUnavailableError } from '../shared/errors';
+import { ConflictError, ServiceUnavailableError } from '../shared/errors';
 import type { PlatformKeySource } from './jwks-cache';
 import { LaunchRefusal } from './launch-errors';
 import type { IdTokenValidator, RegisteredPlatform, ValidatedLaunch } from './launch-validation';
@@ -107,6 +107,13 @@ function ltijsFailure(status: number, body: unknown): Error {
   return new Error(`ltijs answered ${status}: ${message}`);
 }
 
+/** A registration named an issuer + client id that is already registered; nothing was changed. */
+export class PlatformExistsError extends ConflictError {
+  constructor(issuer: string, clientId: string) {
+    super(`A platform ${issuer} with client id ${clientId} is already registered; it was not changed.`);
+  }
+}
+
 export interface PlatformRecord {
   issuer: string;
   clientId: string;
@@ -135,14 +142,22 @@ export interface LtiProvider {
   deploy(): Promise<void>;
   close(): Promise<void>;
   lookupPlatform(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
-  registerPlatform(input: {
-    issuer: string;
-    clientId: string;
-    name: string;
-    authUrl: string;
-    tokenUrl: string;
-    jwksUrl: string;
-  }): Promise<PlatformRecord>;
+  /**
+   * Adds a platform (ltijs generates its key pair). ltijs itself would silently overwrite the endpoints and
+   * key set of an existing one; here that needs `{ replace: true }` (an operator's or administrator's
+   * decision), otherwise PlatformExistsError.
+   */
+  registerPlatform(
+    input: {
+      issuer: string;
+      clientId: string;
+      name: string;
+      authUrl: string;
+      tokenUrl: string;
+      jwksUrl: string;
+    },
+    options?: { replace?: boolean },
+  ): Promise<PlatformRecord>;
   getPlatform(issuer: string, clientId: string): Promise<PlatformRecord | null>;
   listPlatforms(): Promise<PlatformRecord[]>;
   setActive(issuer: string, clientId: string, active: boolean): Promise<boolean>;
@@ -270,7 +285,10 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       if (!platform) return null;
       return { clientId, kid: await platform.platformKid(), active: await platform.platformActive(), keys: await keySourceOf(platform) };
     },
-    async registerPlatform(input) {
+    async registerPlatform(input, registerOptions = {}) {
+      if (!registerOptions.replace && (await getPlatform(input.issuer, input.clientId))) {
+        throw new PlatformExistsError(input.issuer, input.clientId);
+      }
       const platform = await provider.registerPlatform({
         url: input.issuer,
         name: input.name,

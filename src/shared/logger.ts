@@ -31,5 +31,5 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 
 /** Removes token-like query parameters from a URL before it is logged. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:ltik|id_token|token|access_token|code|state)=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(/([?&](?:ltik|id_token|token|access_token|code|state|invite|registration_token)=)[^&#]*/gi, '$1[redacted]');
 }
