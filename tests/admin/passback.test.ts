@@ -1,3 +1,4 @@
+import { globalScope } from '../../src/admin/admin-scope';
 import { createAuditLog } from '../../src/admin/audit-log';
 import { Browser, decodeHtml } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
@@ -95,7 +96,7 @@ describe('the passback ledger for administrators', () => {
     expect(entries.map((e) => e.id).sort()).toEqual([first!, ...rest].sort());
     expect(entries.every((e) => e.attempts.some((a) => a.httpStatus === 500) && e.attempts.at(-1)!.outcome === 'sent')).toBe(true);
 
-    const audit = await createAuditLog(server.connection).list({ actor: email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: email });
     expect(audit.find((a) => a.action === 'passback.retry')).toMatchObject({ count: 1, filter: { learner: userId, status: 'failed' } });
     expect(audit.find((a) => a.action === 'passback.retry-all-failed')!.count).toBeGreaterThanOrEqual(rest.length);
 
@@ -143,7 +144,7 @@ describe('the passback ledger for administrators', () => {
     expect(rows.every((r) => decodeHtml(r[1]!) === course.learners[0]!.name)).toBe(true);
     expect(page.text).toContain('Missing in the LMS');
 
-    const audit = await createAuditLog(server.connection).list({ actor: email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: email });
     expect(audit[0]).toMatchObject({ action: 'passback.reconcile', courseId, count: failed.length });
     expect((await browser.get(`${server.url}/admin/passback/courses/${'0'.repeat(24)}/reconcile`)).status).toBe(404);
   });
@@ -169,7 +170,7 @@ describe('the passback ledger for administrators', () => {
       expect(line).toContain(`,${learner.name},${entry.target.id},${entry.score.scoreGiven},`);
       expect(line).toContain(',sent,1,');
     }
-    const audit = await createAuditLog(server.connection).list({ actor: email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: email });
     expect(audit[0]).toMatchObject({ action: 'passback.export', count: entries.length, filter: { learner: userId, status: 'sent' } });
   });
 
