@@ -95,7 +95,8 @@ export function refreshAdminAccount(accounts: AdminAccounts): RequestHandler {
       .find(admin.email)
       .then((account) => {
         if (!account) delete req.session.admin;
-        else if (JSON.stringify(account.scope) !== JSON.stringify(admin.scope)) req.session.admin = { email: admin.email, scope: account.scope };
+        else if (JSON.stringify(account.scope) !== JSON.stringify(admin.scope))
+          req.session.admin = { email: admin.email, scope: account.scope };
         next();
       })
       .catch(next);

@@ -248,7 +248,9 @@ export function jobRow(job: GradingJob, platformName: (issuer: string) => string
     stateLabel: jobStateLabels[job.state],
     active: job.state === 'queued' || job.state === 'running',
     progressText:
-      job.state === 'queued' && total === 0 ? 'waiting to start' : `${done + failed} of ${total} ${unit}${failed > 0 ? ` (${failed} failed)` : ''}`,
+      job.state === 'queued' && total === 0
+        ? 'waiting to start'
+        : `${done + failed} of ${total} ${unit}${failed > 0 ? ` (${failed} failed)` : ''}`,
     done: done + failed,
     total,
     failed,

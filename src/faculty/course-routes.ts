@@ -77,6 +77,7 @@ export function courseRoutes(deps: {
         resync: resync
           ? {
               active: resync.state === 'queued' || resync.state === 'running',
+              waiting: resync.state === 'queued' && resync.progress.total === 0,
               state: resync.state,
               label: { queued: 'Queued', running: 'Running', done: 'Finished', failed: 'Failed' }[resync.state],
               badge: { queued: 'pending', running: 'pending', done: 'synced', failed: 'failed' }[resync.state],

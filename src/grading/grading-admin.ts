@@ -47,7 +47,14 @@ export function createGradingAdmin(deps: {
   /** Recomputes one learner's scores and queues them again (Canvas: new_submission false). */
   async function resyncLearner(course: CourseRecord, userId: string): Promise<void> {
     await deps.assessment.recompute(
-      { userId, courseId: course.id, issuer: course.issuer, clientId: course.clientId, deploymentId: course.deploymentId, resourceLinkId: undefined },
+      {
+        userId,
+        courseId: course.id,
+        issuer: course.issuer,
+        clientId: course.clientId,
+        deploymentId: course.deploymentId,
+        resourceLinkId: undefined,
+      },
       { kind: 'resync' },
     );
   }
@@ -75,7 +82,9 @@ export function createGradingAdmin(deps: {
       seen.add(r.userId);
       const learner = bySub.get(r.userId);
       const lms =
-        r.resultScore === null || r.resultScore === undefined ? undefined : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
+        r.resultScore === null || r.resultScore === undefined
+          ? undefined
+          : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
       const mine = learner ? ours.get(learner.id) : undefined;
       const status =
         mine === undefined ? 'only-in-lms' : lms === undefined ? 'missing-in-lms' : Math.abs(mine - lms) < 0.01 ? 'match' : 'differs';
@@ -141,7 +150,13 @@ export function createGradingAdmin(deps: {
       const course = await courseIn(scope, courseId);
       if (!course) return null;
       const queued = await deps.jobs.enqueue(
-        { kind, platform: { issuer: course.issuer, clientId: course.clientId }, courseId: course.id, courseTitle: course.title, requestedBy },
+        {
+          kind,
+          platform: { issuer: course.issuer, clientId: course.clientId },
+          courseId: course.id,
+          courseTitle: course.title,
+          requestedBy,
+        },
         new Date(),
       );
       if (queued.created) deps.onJobQueued?.();

@@ -35,14 +35,21 @@ export function createJobRunner(deps: {
   const options = { ...defaultJobRunnerOptions, ...deps.options };
   const now = deps.now ?? Date.now;
   const owner = `jobs-${randomUUID()}`;
-  let stopped = true;
+  let started = false;
+  let stopping = false;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
 
   async function run(job: ClaimedJob): Promise<void> {
     const log = deps.logger.child({ job: job.id, kind: job.kind, course: job.courseId });
     if (job.attempts > options.maxAttempts) {
-      await deps.store.finish(job.id, owner, 'failed', `gave up after ${options.maxAttempts} attempts (the process running it stopped each time)`, new Date(now()));
+      await deps.store.finish(
+        job.id,
+        owner,
+        'failed',
+        `gave up after ${options.maxAttempts} attempts (the process running it stopped each time)`,
+        new Date(now()),
+      );
       log.warn('background job given up');
       return;
     }
@@ -72,7 +79,7 @@ export function createJobRunner(deps: {
       let failed = 0;
       for (const item of items) {
         if (lost) return; // another runner holds it now
-        if (stopped) {
+        if (stopping) {
           await deps.store.release(job.id, owner, new Date(now()));
           return;
         }
@@ -104,12 +111,12 @@ export function createJobRunner(deps: {
   }
 
   async function loopUntilStopped(): Promise<void> {
-    while (!stopped) {
+    while (!stopping) {
       const worked = await runOnce().catch((error: unknown) => {
         deps.logger.error({ err: error }, 'background job runner failed');
         return false;
       });
-      if (worked || stopped) continue;
+      if (worked || stopping) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.idlePollMs);
         wake = () => {
@@ -125,18 +132,21 @@ export function createJobRunner(deps: {
     owner,
     runOnce,
     start(): void {
-      if (!stopped) return;
-      stopped = false;
+      if (started) return;
+      started = true;
+      stopping = false;
       loop = loopUntilStopped();
     },
     /** Wakes an idle runner (a job was queued in this process). */
     nudge(): void {
       wake?.();
     },
+    /** Stops after the current item; an unfinished job goes back to the queue for the next runner. */
     async stop(): Promise<void> {
-      stopped = true;
+      stopping = true;
       wake?.();
       await loop;
+      started = false;
     },
   };
 }

@@ -212,7 +212,9 @@ export function createJobStore(connection: Connection) {
           $inc: outcome.ok ? { 'progress.done': 1 } : { 'progress.failed': 1 },
           $push: {
             processed: item,
-            ...(outcome.ok ? { rows: { $each: outcome.rows ?? [] } } : { errors: { $each: [outcome.error.slice(0, 300)], $slice: -maxErrors } }),
+            ...(outcome.ok
+              ? { rows: { $each: outcome.rows ?? [] } }
+              : { errors: { $each: [outcome.error.slice(0, 300)], $slice: -maxErrors } }),
           },
         },
       );

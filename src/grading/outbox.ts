@@ -221,10 +221,13 @@ export function createOutbox(connection: Connection) {
               _id: { $in: ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) },
               status: { $in: ['failed', 'skipped', 'superseded'] },
             };
-      const result = await model.updateMany({ ...filter, ...ledgerQuery({ platforms }) }, {
-        $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
-        $unset: { reason: 1 },
-      });
+      const result = await model.updateMany(
+        { ...filter, ...ledgerQuery({ platforms }) },
+        {
+          $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+          $unset: { reason: 1 },
+        },
+      );
       return result.modifiedCount;
     },
 

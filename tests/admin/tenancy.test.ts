@@ -54,7 +54,8 @@ function routesOf(router: Router): { method: string; path: string }[] {
   const out: { method: string; path: string }[] = [];
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
-      if (layer.route) for (const method of Object.keys(layer.route.methods)) out.push({ method: method.toUpperCase(), path: layer.route.path });
+      if (layer.route)
+        for (const method of Object.keys(layer.route.methods)) out.push({ method: method.toUpperCase(), path: layer.route.path });
       else if (layer.handle?.stack) walk(layer.handle.stack);
     }
   };
@@ -88,7 +89,7 @@ describe('administrators are scoped to their platform (tenant)', () => {
   }
 
   async function waitForJob(jobId: string): Promise<void> {
-    for (const until = Date.now() + 60_000; Date.now() < until; ) {
+    for (const until = Date.now() + 60_000; Date.now() < until;) {
       const job = await server.connection.db!.collection('grading_jobs').findOne({ _id: new (await import('mongodb')).ObjectId(jobId) });
       if (job?.state === 'done' || job?.state === 'failed') return;
       await new Promise((r) => setTimeout(r, 50));
@@ -100,7 +101,10 @@ describe('administrators are scoped to their platform (tenant)', () => {
     const { ObjectId } = await import('mongodb');
     await server.connection
       .db!.collection('passback_outbox')
-      .updateOne({ _id: new ObjectId(id) }, { $set: { status: 'failed', reason: 'HTTP 400 from the LMS (test)', nextAttemptAt: new Date() } });
+      .updateOne(
+        { _id: new ObjectId(id) },
+        { $set: { status: 'failed', reason: 'HTTP 400 from the LMS (test)', nextAttemptAt: new Date() } },
+      );
   }
 
   async function statusOf(id: string): Promise<string> {
@@ -110,7 +114,7 @@ describe('administrators are scoped to their platform (tenant)', () => {
 
   /** No background job queued or running, and the learner's scores all sent. */
   async function idle(userId: string): Promise<void> {
-    for (const until = Date.now() + 60_000; ; ) {
+    for (const until = Date.now() + 60_000; ;) {
       const active = await server.connection.db!.collection('grading_jobs').countDocuments({ state: { $in: ['queued', 'running'] } });
       if (active === 0) break;
       if (Date.now() > until) throw new Error('background jobs still running');
@@ -173,7 +177,11 @@ describe('administrators are scoped to their platform (tenant)', () => {
     ];
     const canvasIds: Ids = { courseId: canvas.courseId, entryId: canvas.failedId, jobId: canvas.jobId };
     const moodleIds: Ids = { courseId: moodle.courseId, entryId: moodle.failedId, jobId: moodle.jobId };
-    const unknownIds: Ids = { courseId: randomBytes(12).toString('hex'), entryId: randomBytes(12).toString('hex'), jobId: randomBytes(12).toString('hex') };
+    const unknownIds: Ids = {
+      courseId: randomBytes(12).toString('hex'),
+      entryId: randomBytes(12).toString('hex'),
+      jobId: randomBytes(12).toString('hex'),
+    };
     const canvasEntryIds = new Set(canvas.entries.map((e) => e.id));
 
     for (const [who, open] of personas) {
@@ -184,7 +192,9 @@ describe('administrators are scoped to their platform (tenant)', () => {
       for (const route of routeTable.filter((r) => r.probe === 'id')) {
         const jobsBefore = await jobCount();
         const request = (ids: Ids): Promise<PageResponse> =>
-          route.method === 'GET' ? browser.get(`${server.url}${fill(route.path, ids)}`) : browser.post(`${server.url}${fill(route.path, ids)}`, { _csrf: csrf });
+          route.method === 'GET'
+            ? browser.get(`${server.url}${fill(route.path, ids)}`)
+            : browser.post(`${server.url}${fill(route.path, ids)}`, { _csrf: csrf });
         const other = await request(canvasIds);
         const unknown = await request(unknownIds);
         // Another tenant's id answers exactly as an id that does not exist.
@@ -203,14 +213,22 @@ describe('administrators are scoped to their platform (tenant)', () => {
       expect(shown.filter((id) => canvasEntryIds.has(id))).toEqual([]);
       expect(shown).toEqual(expect.arrayContaining(moodle.entries.map((e) => e.id)));
       expect(ledger.text).not.toContain(canvas.courseId);
-      for (const filter of [`course=${canvas.courseId}`, `platform=${encodeURIComponent(canvas.platform.issuer)}`, `learner=${canvas.entries[0]!.userId}`]) {
+      for (const filter of [
+        `course=${canvas.courseId}`,
+        `platform=${encodeURIComponent(canvas.platform.issuer)}`,
+        `learner=${canvas.entries[0]!.userId}`,
+      ]) {
         const filtered = await browser.get(`${server.url}/admin/passback?${filter}`);
         expect({ who, filter, rows: ledgerRows(filtered).size }).toEqual({ who, filter, rows: 0 });
         expect(filtered.text).toContain('Any status: <strong>0</strong>');
       }
       const csv = await browser.get(`${server.url}/admin/passback.csv`);
       expect(csv.status).toBe(200);
-      const csvIds = csv.text.trim().split('\r\n').slice(1).map((l) => l.split(',')[0]);
+      const csvIds = csv.text
+        .trim()
+        .split('\r\n')
+        .slice(1)
+        .map((l) => l.split(',')[0]);
       expect(csvIds.filter((id) => canvasEntryIds.has(id!))).toEqual([]);
       expect(csvIds).toEqual(expect.arrayContaining(moodle.entries.map((e) => e.id)));
       expect(csv.text).not.toContain(canvas.platform.issuer);
@@ -229,7 +247,12 @@ describe('administrators are scoped to their platform (tenant)', () => {
       await idle(moodle.entries[0]!.userId);
       await markFailed(canvas.failedId);
       await markFailed(moodle.failedId);
-      const selected = await browser.post(`${server.url}/admin/passback/retry`, { _csrf: csrf, action: 'selected', ids: [canvas.failedId], back: '' });
+      const selected = await browser.post(`${server.url}/admin/passback/retry`, {
+        _csrf: csrf,
+        action: 'selected',
+        ids: [canvas.failedId],
+        back: '',
+      });
       expect(selected.status).toBe(303);
       expect((await browser.follow(selected)).text).toContain('0 entries were queued again.');
       expect(await statusOf(canvas.failedId)).toBe('failed');
@@ -245,8 +268,12 @@ describe('administrators are scoped to their platform (tenant)', () => {
     const log = await createAuditLog(server.connection).list({ scope: globalScope, limit: 500 });
     const actions = log.filter((e) => scopedActors.includes(e.actor) && e.action.startsWith('passback.'));
     expect(new Set(actions.map((e) => e.actor)).size).toBe(2);
-    expect(actions.map((e) => e.action)).toEqual(expect.arrayContaining(['passback.retry-all-failed', 'passback.resync', 'passback.reconcile', 'passback.export']));
-    expect(actions.filter((e) => e.platform?.issuer !== moodle.platform.issuer || e.platform.clientId !== moodle.platform.clientId)).toEqual([]);
+    expect(actions.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['passback.retry-all-failed', 'passback.resync', 'passback.reconcile', 'passback.export']),
+    );
+    expect(
+      actions.filter((e) => e.platform?.issuer !== moodle.platform.issuer || e.platform.clientId !== moodle.platform.clientId),
+    ).toEqual([]);
   });
 
   test('when a Canvas LTI administrator looks up Moodle ids, then they do not exist for it either', async () => {

@@ -13,7 +13,15 @@ import {
   emailSchema,
   passwordProblem,
 } from '../admin-accounts';
-import { describeScope, globalScope, parsePlatformLabel, platformLabel, platformScope, type AdminScope, type PlatformKey } from '../admin-scope';
+import {
+  describeScope,
+  globalScope,
+  parsePlatformLabel,
+  platformLabel,
+  platformScope,
+  type AdminScope,
+  type PlatformKey,
+} from '../admin-scope';
 
 /**
  * npm run admin -- create <email> [--platform <issuer>#<client id>]… | list | reset-password <email>
