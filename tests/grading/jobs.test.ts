@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ObjectId } from 'mongodb';
 import { globalScope } from '../../src/admin/admin-scope';
 import { createJobStore } from '../../src/grading/jobs';
@@ -5,6 +6,7 @@ import { createJobRunner, type JobWork } from '../../src/grading/jobs-runner';
 import { finishedJob, finishModule, learnersOf, settled, signedInAdmin } from '../admin/support';
 import { Browser, decodeHtml } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
+import { fromRoot } from '../../src/shared/paths';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(180_000);
@@ -19,12 +21,36 @@ describe('resync and reconcile as background jobs', () => {
     await server.stop();
   });
 
+  /** `npm run worker` on the test server's database; resolves once it says it is ready. */
+  function startWorkerProcess(): Promise<ChildProcess> {
+    const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'grading', 'cli', 'worker.ts')], {
+      env: {
+        PATH: process.env.PATH,
+        NODE_ENV: 'test',
+        LOG_LEVEL: 'warn',
+        MONGODB_URI: server.config.mongodbUri,
+        LTI_KEY: server.config.ltiKey,
+        SESSION_SECRET: server.config.sessionSecret,
+        DATA_DIR: server.config.dataDir,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new Promise((resolve, reject) => {
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout?.on('data', (d: Buffer) => {
+        if (d.toString().includes('WORKER READY')) resolve(child);
+      });
+      child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${err}`)));
+    });
+  }
+
   /** A course of the shape with `n` learners who finished a module; returns our ids. */
-  async function courseWithLearners(shape: 'canvas' | 'moodle', courseIndex: number, n: number) {
+  async function courseWithLearners(shape: 'canvas' | 'moodle', courseIndex: number, n: number, skip = 0) {
     const course = learnersOf(shape, courseIndex);
     const learners: string[] = [];
     let courseId = '';
-    for (const learner of course.learners.slice(0, n)) {
+    for (const learner of course.learners.slice(skip, skip + n)) {
       const done = await finishModule(server, shape, learner.userId, course.contextId, 'M01');
       await settled(server, done.userId, ['sent']);
       learners.push(done.userId);
@@ -153,5 +179,26 @@ describe('resync and reconcile as background jobs', () => {
     expect(detail.text).toContain('data-state="done"');
     expect(detail.text).toContain('2 of 2 learners');
     expect(contextId).toBeTruthy();
+  });
+
+  test('when the web process runs no jobs, then npm run worker runs a resync and a reconcile to done', async () => {
+    const { courseId, learners } = await courseWithLearners('canvas', 1, 1, 1);
+    const resync = (await server.grading.requestJob(globalScope, 'resync', courseId, 'tester@example.edu'))!;
+    const reconcile = (await server.grading.requestJob(globalScope, 'reconcile', courseId, 'tester@example.edu'))!;
+    const worker = await startWorkerProcess();
+    try {
+      const resynced = await finishedJob(server, courseId, 'resync');
+      expect(resynced).toMatchObject({ id: resync.job.id, state: 'done', progress: { failed: 0 } });
+      expect(resynced.progress.done).toBe(resynced.progress.total);
+      const done = await finishedJob(server, courseId, 'reconcile');
+      expect(done).toMatchObject({ id: reconcile.job.id, state: 'done' });
+      expect(done.progress.total).toBeGreaterThan(0);
+    } finally {
+      worker.kill('SIGTERM');
+    }
+    expect(await resyncEvents(learners[0]!)).toBe(1);
+    const stored = (await server.grading.job(globalScope, reconcile.job.id))!;
+    expect(stored.rows.length).toBeGreaterThan(0);
+    expect(stored.rows.every((r) => r.competencyId.startsWith('C'))).toBe(true);
   });
 });
