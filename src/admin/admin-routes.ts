@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import type { Config } from '../config/config';
@@ -342,12 +342,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   router.post('/admin/passback/courses/:courseId/resync', requireAdmin, verifyCsrf, requestJob('resync'));
   router.post('/admin/passback/courses/:courseId/reconcile', requireAdmin, verifyCsrf, requestJob('reconcile'));
 
-  const renderJob = async (
-    req: Request,
-    res: Parameters<Parameters<typeof asyncHandler>[0]>[1],
-    course: { id: string; title: string },
-    job: GradingJob | null,
-  ) => {
+  const renderJob = async (req: Request, res: Response, course: { id: string; title: string }, job: GradingJob | null) => {
     const platforms = await platformNames(actorOf(req).scope);
     const showAll = req.query.all === '1';
     const rows: ReconcileRow[] = job?.kind === 'reconcile' && job.state !== 'queued' ? sortRows(job.rows) : [];
