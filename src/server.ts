@@ -25,6 +25,8 @@ import { createOutbox, type Outbox } from './grading/outbox';
 import { createPassbackService } from './grading/passback-service';
 import { createCourseGradingSettings } from './grading/course-settings';
 import { createGradingAdmin, type GradingAdmin } from './grading/grading-admin';
+import { createJobStore } from './grading/jobs';
+import { createJobRunner, type JobRunner, type JobRunnerOptions } from './grading/jobs-runner';
 import { createPassbackWorker, type PassbackWorker, type WorkerOptions } from './grading/passback-worker';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
@@ -66,6 +68,9 @@ export interface StartOptions {
     wrapSessionStore?: (store: Store) => Store;
     /** How Dynamic Registration fetches platform URLs (default: https and public addresses only in production). */
     registrationFetchPolicy?: SafeFetchPolicy;
+    jobs?: Partial<JobRunnerOptions>;
+    /** Run background jobs (resync, reconcile) here; defaults to where the passback worker runs. */
+    startJobRunner?: boolean;
   };
 }
 
@@ -83,6 +88,7 @@ export interface RunningServer {
   readonly outbox: Outbox;
   readonly worker: PassbackWorker;
   readonly grading: GradingAdmin;
+  readonly jobRunner: JobRunner;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
@@ -152,7 +158,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const gradingSettings = createCourseGradingSettings(connection);
   const passback = createPassbackService({ outbox, settings: gradingSettings, records, registry, catalog, logger });
   const lineItems = createLineItemService({ connection, client: platformClient });
-  const grading = createGradingAdmin({ outbox, records, assessment, scores, lineItems, client: platformClient });
+  const grading = createGradingAdmin({
+    outbox,
+    records,
+    assessment,
+    scores,
+    lineItems,
+    client: platformClient,
+    jobs: createJobStore(connection),
+    onJobQueued: () => jobRunner.nudge(),
+  });
+  const jobRunner = createJobRunner({ store: createJobStore(connection), work: grading.jobWork, logger, options: options.tuning?.jobs });
   const worker = createPassbackWorker({
     outbox,
     client: platformClient,
@@ -248,6 +264,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await devPlatform.registerWithTool();
     }
     if (options.tuning?.startWorker ?? config.passbackWorker) worker.start();
+    if (options.tuning?.startJobRunner ?? options.tuning?.startWorker ?? config.passbackWorker) jobRunner.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -266,6 +283,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ready.catch(() => undefined);
+      await jobRunner.stop();
       await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
@@ -288,6 +306,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     outbox,
     worker,
     grading,
+    jobRunner,
     devPlatform,
     ready,
     stop,

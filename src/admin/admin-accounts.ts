@@ -2,11 +2,14 @@ import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import { z } from 'zod';
+import { globalScope, readScope, type AdminScope } from './admin-scope';
 
 /** Password administrators (sign-in outside the LMS). Accounts are created with `npm run admin -- create`. */
 export interface AdminAccount {
   id: string;
   email: string;
+  /** Global, or the platforms this administrator may see and act on. */
+  scope: AdminScope;
   failedLogins: number;
   lockedUntil: Date | null;
   createdAt: Date;
@@ -16,6 +19,7 @@ export interface AdminAccount {
 interface AccountDoc {
   _id: Types.ObjectId;
   email: string;
+  scope?: unknown;
   passwordHash: string;
   failedLogins: number;
   lockedUntil: Date | null;
@@ -68,6 +72,8 @@ export type SignInResult =
 const toAccount = (d: AccountDoc): AdminAccount => ({
   id: d._id.toHexString(),
   email: d.email,
+  // Accounts from before scoping get the global scope from a migration; anything unreadable is no scope.
+  scope: readScope(d.scope),
   failedLogins: d.failedLogins ?? 0,
   lockedUntil: d.lockedUntil ?? null,
   createdAt: d.createdAt,
@@ -80,12 +86,20 @@ function parseEmail(email: string): string {
   return parsed.data;
 }
 
+/** Plain data for the database (no shared frozen objects, no extra fields). */
+function storedScope(scope: AdminScope): AdminScope {
+  return scope.kind === 'global'
+    ? { kind: 'global' }
+    : { kind: 'platforms', platforms: scope.platforms.map((p) => ({ issuer: p.issuer, clientId: p.clientId })) };
+}
+
 export function createAdminAccounts(connection: Connection, options: { now?: () => Date; cost?: number } = {}) {
   const now = options.now ?? (() => new Date());
   const cost = options.cost ?? bcryptCost;
   const schema = new Schema<AccountDoc>(
     {
       email: { type: String, required: true },
+      scope: { type: Schema.Types.Mixed },
       passwordHash: { type: String, required: true },
       failedLogins: { type: Number, default: 0 },
       lockedUntil: { type: Date, default: null },
@@ -105,7 +119,7 @@ export function createAdminAccounts(connection: Connection, options: { now?: () 
   };
 
   return {
-    async create(email: string, password: string): Promise<AdminAccount> {
+    async create(email: string, password: string, scope: AdminScope = globalScope): Promise<AdminAccount> {
       const normalized = parseEmail(email);
       const problem = passwordProblem(password);
       if (problem) throw new InvalidInputError(problem);
@@ -114,6 +128,7 @@ export function createAdminAccounts(connection: Connection, options: { now?: () 
       try {
         const doc = await model.create({
           email: normalized,
+          scope: storedScope(scope),
           passwordHash,
           failedLogins: 0,
           lockedUntil: null,
@@ -134,6 +149,16 @@ export function createAdminAccounts(connection: Connection, options: { now?: () 
       const passwordHash = await bcrypt.hash(password, cost);
       const result = await model.updateOne({ email: normalized }, { $set: { passwordHash, failedLogins: 0, lockedUntil: null } });
       if (result.matchedCount === 0) throw new AccountNotFoundError(normalized);
+    },
+
+    /** Replaces the account's scope; takes effect on the account's next request. */
+    async setScope(email: string, scope: AdminScope): Promise<AdminAccount> {
+      const normalized = parseEmail(email);
+      const doc = await model
+        .findOneAndUpdate({ email: normalized }, { $set: { scope: storedScope(scope) } }, { new: true })
+        .lean<AccountDoc>();
+      if (!doc) throw new AccountNotFoundError(normalized);
+      return toAccount(doc);
     },
 
     async list(): Promise<AdminAccount[]> {

@@ -8,6 +8,7 @@ import { wantsJson } from '../web/error-handler';
 import { pageContext } from '../web/page-context';
 import { csrfToken, verifyCsrf } from '../web/session';
 import type { AdminAccounts, SignInResult } from './admin-accounts';
+import { platformScope, readScope, type AdminScope, type PlatformKey } from './admin-scope';
 import type { AdminSession } from './admin-session';
 import type { AuditLog } from './audit-log';
 import { createRateLimiter, rateLimit, type RateLimiter } from './rate-limiter';
@@ -18,13 +19,25 @@ export interface AdminActor {
   /** For the audit log: the admin's email, or "lti:<user id>". */
   id: string;
   name: string;
+  /** What this administrator may see and act on; every admin query carries it. */
+  scope: AdminScope;
+  /** The platform an LTI administrator launched from (audit entries of their own actions belong to it). */
+  platform: PlatformKey | undefined;
 }
 
+/**
+ * The one place an administrator's scope is derived: a password administrator's from their account
+ * (refreshed on each admin request by `refreshAdminAccount`), an LTI Administrator launch's from the
+ * platform it came from — its own platform only.
+ */
 export function adminActor(req: Request): AdminActor | undefined {
   const admin: AdminSession | undefined = req.session.admin;
-  if (admin) return { kind: 'password', id: admin.email, name: admin.email };
+  if (admin) return { kind: 'password', id: admin.email, name: admin.email, scope: readScope(admin.scope), platform: undefined };
   const launch = req.session.launch;
-  if (launch?.view === 'admin') return { kind: 'lti', id: `lti:${launch.userId}`, name: launch.userName };
+  if (launch?.view === 'admin') {
+    const platform = { issuer: launch.issuer, clientId: launch.clientId };
+    return { kind: 'lti', id: `lti:${launch.userId}`, name: launch.userName, scope: platformScope(platform), platform };
+  }
   return undefined;
 }
 
@@ -67,6 +80,29 @@ export const requireAdmin: RequestHandler = (req, res, next) => {
   res.redirect(303, '/admin/login');
 };
 
+/**
+ * A password administrator's scope comes from the account on every admin request, so narrowing it
+ * (`npm run admin -- scope`) takes effect at once and a removed account is signed out.
+ */
+export function refreshAdminAccount(accounts: AdminAccounts): RequestHandler {
+  return (req, _res, next) => {
+    const admin = req.session.admin;
+    if (!admin) {
+      next();
+      return;
+    }
+    accounts
+      .find(admin.email)
+      .then((account) => {
+        if (!account) delete req.session.admin;
+        else if (JSON.stringify(account.scope) !== JSON.stringify(admin.scope))
+          req.session.admin = { email: admin.email, scope: account.scope };
+        next();
+      })
+      .catch(next);
+  };
+}
+
 export const genericSignInError = 'The email address or password is not correct. Check both and try again.';
 
 const loginBodySchema = z.object({ email: z.string().max(1000).optional(), next: z.string().optional() }).passthrough();
@@ -88,6 +124,7 @@ export interface AuthDeps {
 export function adminAuthRoutes(deps: AuthDeps): Router {
   const router = Router();
   const limiter = deps.loginLimiter ?? createRateLimiter({ max: 10, windowMs: 15 * 60_000 });
+  router.use('/admin', refreshAdminAccount(deps.accounts));
   // An instance of our own: several servers in one process (tests) must not share strategies.
   const authenticator = new passport.Passport();
   authenticator.use(
@@ -151,7 +188,7 @@ export function adminAuthRoutes(deps: AuthDeps): Router {
             return;
           }
           await regenerate(req);
-          req.session.admin = { email: user.email };
+          req.session.admin = { email: user.email, scope: user.scope };
           await deps.audit.record({ actor: user.email, action: 'login.success', ip });
           req.log.info({ admin: user.email }, 'admin signed in');
           res.redirect(303, destination);
@@ -163,7 +200,7 @@ export function adminAuthRoutes(deps: AuthDeps): Router {
   router.post('/admin/logout', verifyCsrf, (req, res, next) => {
     const actor = adminActor(req);
     void (async () => {
-      if (actor) await deps.audit.record({ actor: actor.id, action: 'logout', ip: req.ip });
+      if (actor) await deps.audit.record({ actor: actor.id, action: 'logout', platform: actor.platform, ip: req.ip });
       await regenerate(req);
       res.redirect(303, '/admin/login?signed-out=1');
     })().catch(next);

@@ -1,11 +1,11 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import type { Config } from '../config/config';
 import type { GradingAdmin, ReconcileRow } from '../grading/grading-admin';
+import type { GradingJob, JobKind } from '../grading/jobs';
 import { outboxStatuses, type OutboxEntry } from '../grading/outbox';
 import type { LtiProvider } from '../lti/ltijs-adapter';
-import { PlatformRequestError } from '../lti/platform-client';
 import type { PlatformRegistry } from '../lti/platform-registry';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
@@ -13,6 +13,7 @@ import { asyncHandler } from '../web/async-handler';
 import { csrfToken, verifyCsrf } from '../web/session';
 import { createAdminAccounts, type AdminAccounts } from './admin-accounts';
 import { adminActor, adminAuthRoutes, adminHeader, requireAdmin, type AdminActor } from './admin-auth';
+import { describeScope, scopeIncludes, type AdminScope, type PlatformKey } from './admin-scope';
 import { auditActionLabels, createAuditLog, type AuditLog } from './audit-log';
 import {
   csvRecord,
@@ -22,6 +23,7 @@ import {
   pageSize,
   parseLedgerQuery,
   queryString,
+  jobRow,
   reconcileLabels,
   statusLabels,
   toCsv,
@@ -62,6 +64,7 @@ const retryBodySchema = z.object({
 const nav = [
   { href: '/admin', label: 'Overview' },
   { href: '/admin/passback', label: 'Grade passback' },
+  { href: '/admin/jobs', label: 'Background jobs' },
   { href: '/admin/audit', label: 'Audit log' },
   { href: '/admin/platforms', label: 'Platforms' },
 ];
@@ -77,10 +80,25 @@ function takeNotice(req: Request): string | undefined {
   return notice;
 }
 
-function courseParam(req: Request): string {
-  const parsed = objectIdParam.safeParse(req.params.courseId);
-  if (!parsed.success) throw new NotFoundError('There is no such course.');
+/** Not found, whether the id is malformed, unknown or another tenant's: the answer never says which. */
+function idParam(req: Request, name: 'courseId' | 'entryId' | 'jobId', message: string): string {
+  const parsed = objectIdParam.safeParse(req.params[name]);
+  if (!parsed.success) throw new NotFoundError(message);
   return parsed.data.toLowerCase();
+}
+
+const noCourse = 'There is no such course.';
+const noEntry = 'There is no such ledger entry.';
+const noJob = 'There is no such background job.';
+
+/**
+ * The platform an action belongs to in the audit log: the course's, or the actor's only platform.
+ * Without one, only global administrators (and the actor) see the entry.
+ */
+function auditPlatform(actor: AdminActor, course?: PlatformKey): PlatformKey | undefined {
+  if (course) return { issuer: course.issuer, clientId: course.clientId };
+  if (actor.platform) return actor.platform;
+  return actor.scope.kind === 'platforms' && actor.scope.platforms.length === 1 ? actor.scope.platforms[0] : undefined;
 }
 
 /** The ledger filter a form was posted from (a hidden field), as a safe redirect target. */
@@ -113,15 +131,20 @@ export function adminRoutes(deps: AdminDeps): Router {
       csrf: csrfToken(req),
       nav: navFor(current),
       passwordAdmin: actor.kind === 'password',
+      scopeText: describeScope(actor.scope),
       notice: takeNotice(req),
       ...extra,
     };
   };
 
-  const platformNames = async (): Promise<{ name: (issuer: string) => string; list: { issuer: string; name: string }[] }> => {
-    const platforms = await deps.provider.listPlatforms();
+  /** Registered platforms within the scope (a scoped administrator does not learn of the others). */
+  const platformsIn = async (scope: AdminScope) => (await deps.provider.listPlatforms()).filter((p) => scopeIncludes(scope, p));
+
+  const platformNames = async (
+    scope: AdminScope,
+  ): Promise<{ name: (issuer: string) => string; list: { issuer: string; name: string }[] }> => {
     const byIssuer = new Map<string, string>();
-    for (const p of platforms) if (!byIssuer.has(p.issuer)) byIssuer.set(p.issuer, p.name || p.issuer);
+    for (const p of await platformsIn(scope)) if (!byIssuer.has(p.issuer)) byIssuer.set(p.issuer, p.name || p.issuer);
     return {
       name: (issuer) => byIssuer.get(issuer) ?? issuer,
       list: [...byIssuer].map(([issuer, name]) => ({ issuer, name })).sort((a, b) => a.name.localeCompare(b.name)),
@@ -132,7 +155,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     '/admin',
     requireAdmin,
     asyncHandler(async (req, res) => {
-      const [platforms, settings] = await Promise.all([deps.provider.listPlatforms(), deps.registry.list()]);
+      const { scope } = actorOf(req);
+      const [platforms, settings] = await Promise.all([platformsIn(scope), deps.registry.list()]);
       const rows = platforms.map((p) => {
         const s = settings.find((x) => x.issuer === p.issuer && x.clientId === p.clientId);
         return {
@@ -152,12 +176,14 @@ export function adminRoutes(deps: AdminDeps): Router {
     '/admin/passback',
     requireAdmin,
     asyncHandler(async (req, res) => {
+      const { scope } = actorOf(req);
       const parsed = parseLedgerQuery(req.query);
       const { filter, params, query } = parsed;
-      const [entries, counts, platforms] = await Promise.all([
-        deps.grading.ledger({ ...filter, limit: pageSize + 1, skip: (query.page - 1) * pageSize }),
-        deps.grading.counts(filter),
-        platformNames(),
+      const [entries, counts, platforms, activeJobs] = await Promise.all([
+        deps.grading.ledger(scope, { ...filter, limit: pageSize + 1, skip: (query.page - 1) * pageSize }),
+        deps.grading.counts(scope, filter),
+        platformNames(scope),
+        deps.grading.jobs(scope, { active: true, limit: 20 }),
       ]);
       const shown = entries.slice(0, pageSize);
       const prevHref = query.page > 1 ? `/admin/passback${queryString({ ...params, page: String(query.page - 1) })}` : undefined;
@@ -194,6 +220,7 @@ export function adminRoutes(deps: AdminDeps): Router {
           filtered: Object.keys(params).length > 0,
           rows,
           courses,
+          activeJobs: activeJobs.map((j) => jobRow(j, platforms.name)),
           back: new URLSearchParams(params).toString(),
           csvHref: `/admin/passback.csv${queryString(params)}`,
           firstShown: rows.length === 0 ? 0 : (query.page - 1) * pageSize + 1,
@@ -210,14 +237,45 @@ export function adminRoutes(deps: AdminDeps): Router {
     '/admin/passback.csv',
     requireAdmin,
     asyncHandler(async (req, res) => {
+      const actor = actorOf(req);
       const { filter, params } = parseLedgerQuery(req.query);
-      const [entries, platforms] = await Promise.all([deps.grading.ledger({ ...filter, limit: exportLimit }), platformNames()]);
+      const [entries, platforms] = await Promise.all([
+        deps.grading.ledger(actor.scope, { ...filter, limit: exportLimit }),
+        platformNames(actor.scope),
+      ]);
       const csv = await toCsv(entries.map((e) => csvRecord(e, platforms.name)));
-      await audit.record({ actor: actorOf(req).id, action: 'passback.export', count: entries.length, filter: params, ip: req.ip });
+      await audit.record({
+        actor: actor.id,
+        action: 'passback.export',
+        count: entries.length,
+        filter: params,
+        platform: auditPlatform(actor),
+        ip: req.ip,
+      });
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
       res.setHeader('Content-Type', 'text/csv; charset=utf-8');
       res.setHeader('Content-Disposition', `attachment; filename="passback-ledger-${stamp}.csv"`);
       res.send(csv);
+    }),
+  );
+
+  router.get(
+    '/admin/passback/entries/:entryId',
+    requireAdmin,
+    asyncHandler(async (req, res) => {
+      const { scope } = actorOf(req);
+      const entry = await deps.grading.entry(scope, idParam(req, 'entryId', noEntry));
+      if (!entry) throw new NotFoundError(noEntry);
+      const platforms = await platformNames(scope);
+      const row = ledgerRow(entry, platforms.name);
+      res.render(
+        'admin/entry',
+        view(req, '/admin/passback', {
+          pageTitle: `Ledger entry · ${entry.userName} · ${row.column}`,
+          entry: row,
+          ledgerHref: `/admin/passback${queryString({ course: entry.courseId })}`,
+        }),
+      );
     }),
   );
 
@@ -226,6 +284,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     requireAdmin,
     verifyCsrf,
     asyncHandler(async (req, res) => {
+      const actor = actorOf(req);
       const parsed = retryBodySchema.safeParse(req.body ?? {});
       if (!parsed.success) {
         throw new BadRequestError(
@@ -240,13 +299,14 @@ export function adminRoutes(deps: AdminDeps): Router {
         res.redirect(303, target.url);
         return;
       }
-      const count = await deps.grading.retry(action === 'all-failed' ? 'all-failed' : ids);
+      const count = await deps.grading.retry(actor.scope, action === 'all-failed' ? 'all-failed' : ids);
       await audit.record({
-        actor: actorOf(req).id,
+        actor: actor.id,
         action: action === 'all-failed' ? 'passback.retry-all-failed' : 'passback.retry',
         count,
         filter: target.params,
         detail: action === 'selected' ? `${ids.length} selected` : undefined,
+        platform: auditPlatform(actor),
         ip: req.ip,
       });
       req.session.adminNotice =
@@ -257,81 +317,84 @@ export function adminRoutes(deps: AdminDeps): Router {
     }),
   );
 
-  router.post(
-    '/admin/passback/courses/:courseId/resync',
-    requireAdmin,
-    verifyCsrf,
+  /** Queues a background job for a course; the request only enqueues and redirects to its progress. */
+  const requestJob = (kind: JobKind) =>
     asyncHandler(async (req, res) => {
-      const courseId = courseParam(req);
-      const [known] = await deps.grading.ledger({ courseId, limit: 1 });
-      const learners = await deps.grading.resyncCourse(courseId);
-      await audit.record({ actor: actorOf(req).id, action: 'passback.resync', count: learners, courseId, ip: req.ip });
-      const title = known?.courseTitle ?? 'the course';
-      req.session.adminNotice =
-        learners === 0
-          ? `Nothing to resync in ${title}: no learners are known there.`
-          : `Scores of ${learners} learner${learners === 1 ? '' : 's'} in ${title} were recomputed and queued for the LMS.`;
-      res.redirect(303, `/admin/passback${queryString({ course: courseId })}`);
-    }),
-  );
+      const actor = actorOf(req);
+      const courseId = idParam(req, 'courseId', noCourse);
+      const requested = await deps.grading.requestJob(actor.scope, kind, courseId, actor.id);
+      if (!requested) throw new NotFoundError(noCourse);
+      const { job, created } = requested;
+      await audit.record({
+        actor: actor.id,
+        action: kind === 'resync' ? 'passback.resync' : 'passback.reconcile',
+        courseId,
+        platform: auditPlatform(actor, job.platform),
+        detail: created ? `background job ${job.id} queued` : `background job ${job.id} already ${job.state}`,
+        ip: req.ip,
+      });
+      const what = kind === 'resync' ? 'A resync' : 'A reconcile';
+      req.session.adminNotice = created
+        ? `${what} of ${job.courseTitle} was queued. It runs in the background; this page shows its progress.`
+        : `${what} of ${job.courseTitle} is already ${job.state}; this page shows its progress.`;
+      res.redirect(303, kind === 'resync' ? `/admin/jobs/${job.id}` : `/admin/passback/courses/${courseId}/reconcile`);
+    });
+
+  router.post('/admin/passback/courses/:courseId/resync', requireAdmin, verifyCsrf, requestJob('resync'));
+  router.post('/admin/passback/courses/:courseId/reconcile', requireAdmin, verifyCsrf, requestJob('reconcile'));
+
+  const renderJob = async (req: Request, res: Response, course: { id: string; title: string }, job: GradingJob | null) => {
+    const platforms = await platformNames(actorOf(req).scope);
+    const showAll = req.query.all === '1';
+    const rows: ReconcileRow[] = job?.kind === 'reconcile' && job.state !== 'queued' ? sortRows(job.rows) : [];
+    const differences = rows.filter((r) => r.status !== 'match');
+    const reconcile = !job || job.kind === 'reconcile';
+    res.render(
+      'admin/job',
+      view(req, reconcile ? '/admin/passback' : '/admin/jobs', {
+        pageTitle: `${reconcile ? 'Reconcile' : 'Resync'} · ${course.title}`,
+        heading: `${reconcile ? 'Reconcile' : 'Resync'} ${course.title}`,
+        courseId: course.id,
+        courseTitle: course.title,
+        reconcile,
+        job: job ? jobRow(job, platforms.name) : undefined,
+        finished: job?.state === 'done' || job?.state === 'failed',
+        results: Boolean(job && job.kind === 'reconcile' && job.state === 'done'),
+        summary: (Object.keys(reconcileLabels) as ReconcileRow['status'][]).map((s) => ({
+          label: reconcileLabels[s],
+          count: rows.filter((r) => r.status === s).length,
+        })),
+        compared: rows.length,
+        differenceCount: differences.length,
+        showAll,
+        rows: (showAll ? rows : differences).map((r) => ({
+          ...r,
+          ours: formatScore(r.ours),
+          lms: formatScore(r.lms),
+          statusLabel: reconcileLabels[r.status],
+        })),
+        selfHref: req.originalUrl.split('?')[0],
+        ledgerHref: `/admin/passback${queryString({ course: course.id })}`,
+      }),
+    );
+  };
 
   router.get(
     '/admin/passback/courses/:courseId/reconcile',
     requireAdmin,
     asyncHandler(async (req, res) => {
-      const courseId = courseParam(req);
-      const [known] = await deps.grading.ledger({ courseId, limit: 1 });
-      if (!known) throw new NotFoundError('No grade passback is recorded for this course.');
-      const showAll = req.query.all === '1';
-      let rows: ReconcileRow[] = [];
-      let problem: string | undefined;
-      try {
-        rows = await deps.grading.reconcileCourse(courseId);
-      } catch (error) {
-        if (!(error instanceof PlatformRequestError)) throw error;
-        req.log.warn({ err: error, status: error.status }, 'reconcile: results request failed');
-        problem = `The LMS did not return the gradebook results (${error.message}).`;
-      }
-      const differences = rows.filter((r) => r.status !== 'match');
-      await audit.record({
-        actor: actorOf(req).id,
-        action: 'passback.reconcile',
-        count: differences.length,
-        courseId,
-        detail: problem ?? `${rows.length} score${rows.length === 1 ? '' : 's'} compared`,
-        ip: req.ip,
-      });
-      const summary = (Object.keys(reconcileLabels) as ReconcileRow['status'][]).map((s) => ({
-        label: reconcileLabels[s],
-        count: rows.filter((r) => r.status === s).length,
-      }));
-      res.render(
-        'admin/reconcile',
-        view(req, '/admin/passback', {
-          pageTitle: `Reconcile · ${known.courseTitle}`,
-          courseId,
-          courseTitle: known.courseTitle,
-          problem,
-          summary,
-          compared: rows.length,
-          differenceCount: differences.length,
-          showAll,
-          rows: (showAll ? rows : differences).map((r) => ({
-            ...r,
-            ours: formatScore(r.ours),
-            lms: formatScore(r.lms),
-            statusLabel: reconcileLabels[r.status],
-          })),
-          ledgerHref: `/admin/passback${queryString({ course: courseId })}`,
-        }),
-      );
+      const { scope } = actorOf(req);
+      const course = await deps.grading.course(scope, idParam(req, 'courseId', noCourse));
+      if (!course) throw new NotFoundError(noCourse);
+      await renderJob(req, res, course, await deps.grading.latestJob(scope, 'reconcile', course.id));
     }),
   );
 
   router.get(
-    '/admin/audit',
+    '/admin/jobs',
     requireAdmin,
     asyncHandler(async (req, res) => {
+      const { scope } = actorOf(req);
       const page = z.coerce
         .number()
         .int()
@@ -339,7 +402,46 @@ export function adminRoutes(deps: AdminDeps): Router {
         .max(10_000)
         .catch(1)
         .parse(req.query.page ?? 1);
-      const entries = await audit.list({ limit: pageSize + 1, skip: (page - 1) * pageSize });
+      const [jobs, platforms] = await Promise.all([
+        deps.grading.jobs(scope, { limit: pageSize + 1, skip: (page - 1) * pageSize }),
+        platformNames(scope),
+      ]);
+      res.render(
+        'admin/jobs',
+        view(req, '/admin/jobs', {
+          pageTitle: 'Background jobs',
+          jobs: jobs.slice(0, pageSize).map((j) => jobRow(j, platforms.name)),
+          prevHref: page > 1 ? `/admin/jobs?page=${page - 1}` : undefined,
+          nextHref: jobs.length > pageSize ? `/admin/jobs?page=${page + 1}` : undefined,
+          pager: page > 1 || jobs.length > pageSize,
+        }),
+      );
+    }),
+  );
+
+  router.get(
+    '/admin/jobs/:jobId',
+    requireAdmin,
+    asyncHandler(async (req, res) => {
+      const job = await deps.grading.job(actorOf(req).scope, idParam(req, 'jobId', noJob));
+      if (!job) throw new NotFoundError(noJob);
+      await renderJob(req, res, { id: job.courseId, title: job.courseTitle }, job);
+    }),
+  );
+
+  router.get(
+    '/admin/audit',
+    requireAdmin,
+    asyncHandler(async (req, res) => {
+      const actor = actorOf(req);
+      const page = z.coerce
+        .number()
+        .int()
+        .min(1)
+        .max(10_000)
+        .catch(1)
+        .parse(req.query.page ?? 1);
+      const entries = await audit.list({ scope: actor.scope, viewer: actor.id, limit: pageSize + 1, skip: (page - 1) * pageSize });
       res.render(
         'admin/audit',
         view(req, '/admin/audit', {
@@ -366,6 +468,12 @@ export function adminRoutes(deps: AdminDeps): Router {
   );
 
   return router;
+}
+
+function sortRows(rows: ReconcileRow[]): ReconcileRow[] {
+  return [...rows].sort(
+    (a, b) => a.learner.localeCompare(b.learner) || a.competencyId.localeCompare(b.competencyId, 'en', { numeric: true }),
+  );
 }
 
 /** The courses of the entries shown, for the per-course actions. */

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { platformCondition, scopePlatforms, type AdminScope, type PlatformKey } from './admin-scope';
 
 export type AuditAction =
   | 'login.success'
@@ -24,8 +25,8 @@ export const auditActionLabels: Record<AuditAction, string> = {
   logout: 'Signed out',
   'passback.retry': 'Retried selected entries',
   'passback.retry-all-failed': 'Retried all failed entries',
-  'passback.resync': 'Resynced a course',
-  'passback.reconcile': 'Reconciled a course with the LMS',
+  'passback.resync': 'Queued a course resync',
+  'passback.reconcile': 'Queued a reconcile with the LMS',
   'passback.export': 'Exported the ledger (CSV)',
   'platform.invite': 'Created a platform registration link',
   'platform.invite-revoke': 'Withdrew a platform registration link',
@@ -44,6 +45,11 @@ export interface AuditEntry {
   /** How many entries, learners or rows the action touched. */
   count: number | undefined;
   courseId: string | undefined;
+  /**
+   * The platform (tenant) the action belongs to; administrators scoped to it see the entry. Without one
+   * (sign-ins, actions of global administrators across platforms) only global administrators see it.
+   */
+  platform: PlatformKey | undefined;
   /** The ledger filter the action applied to (only the fields that were set). */
   filter: Record<string, string> | undefined;
   detail: string | undefined;
@@ -53,7 +59,7 @@ export interface AuditEntry {
 type AuditDoc = Omit<AuditEntry, 'id'> & { _id: Types.ObjectId };
 
 export type AuditInput = Pick<AuditEntry, 'actor' | 'action'> &
-  Partial<Pick<AuditEntry, 'count' | 'courseId' | 'filter' | 'detail' | 'ip'>>;
+  Partial<Pick<AuditEntry, 'count' | 'courseId' | 'platform' | 'filter' | 'detail' | 'ip'>>;
 
 /** The append-only record of what administrators did (admin_audit_log). */
 export function createAuditLog(connection: Connection, options: { now?: () => Date } = {}) {
@@ -65,6 +71,7 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
       action: { type: String, required: true },
       count: Number,
       courseId: String,
+      platform: { type: new Schema<PlatformKey>({ issuer: String, clientId: String }, { _id: false }), default: undefined },
       filter: { type: Schema.Types.Mixed },
       detail: String,
       ip: String,
@@ -83,14 +90,29 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
         action: input.action,
         count: input.count,
         courseId: input.courseId,
+        platform: input.platform ? { issuer: input.platform.issuer, clientId: input.platform.clientId } : undefined,
         filter,
         detail: input.detail?.slice(0, 500),
         ip: input.ip,
       });
     },
 
-    async list(options: { limit?: number; skip?: number; actor?: string; action?: AuditAction } = {}): Promise<AuditEntry[]> {
+    /**
+     * Newest first, within the viewer's scope: a scoped administrator sees the entries of their platforms
+     * and their own actions, never another tenant's.
+     */
+    async list(options: {
+      scope: AdminScope;
+      /** The viewing administrator's actor id: their own entries are always theirs to see. */
+      viewer?: string;
+      limit?: number;
+      skip?: number;
+      actor?: string;
+      action?: AuditAction;
+    }): Promise<AuditEntry[]> {
       const query: Record<string, unknown> = {};
+      const platforms = platformCondition(scopePlatforms(options.scope), 'platform.');
+      if (platforms) query.$and = [{ $or: [platforms, ...(options.viewer ? [{ actor: options.viewer }] : [])] }];
       if (options.actor) query.actor = options.actor;
       if (options.action) query.action = options.action;
       const docs = await model
@@ -103,15 +125,12 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
         ...rest,
         count: rest.count ?? undefined,
         courseId: rest.courseId ?? undefined,
+        platform: rest.platform?.issuer ? { issuer: rest.platform.issuer, clientId: rest.platform.clientId } : undefined,
         filter: rest.filter ?? undefined,
         detail: rest.detail ?? undefined,
         ip: rest.ip ?? undefined,
         id: _id.toHexString(),
       }));
-    },
-
-    async count(): Promise<number> {
-      return model.countDocuments({});
     },
   };
 }

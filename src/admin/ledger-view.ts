@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import type { ReconcileRow } from '../grading/grading-admin';
+import type { GradingJob, JobState } from '../grading/jobs';
 import { outboxStatuses, type LedgerFilter, type OutboxEntry, type OutboxStatus } from '../grading/outbox';
 import { BadRequestError } from '../shared/errors';
 
@@ -223,4 +224,41 @@ export function toCsv(records: string[][]): Promise<string> {
       error ? reject(error) : resolve(output),
     );
   });
+}
+
+export const jobStateLabels: Record<JobState, string> = { queued: 'Queued', running: 'Running', done: 'Done', failed: 'Failed' };
+
+/** Job states shown with the ledger's status colours. */
+const jobStateClass: Record<JobState, string> = { queued: 'pending', running: 'sending', done: 'sent', failed: 'failed' };
+
+export function jobRow(job: GradingJob, platformName: (issuer: string) => string) {
+  const { total, done, failed } = job.progress;
+  const unit = job.kind === 'resync' ? (total === 1 ? 'learner' : 'learners') : total === 1 ? 'column' : 'columns';
+  return {
+    id: job.id,
+    href: `/admin/jobs/${job.id}`,
+    kind: job.kind,
+    kindLabel: job.kind === 'resync' ? 'Resync' : 'Reconcile',
+    courseId: job.courseId,
+    courseTitle: job.courseTitle,
+    platform: platformName(job.platform.issuer),
+    requestedBy: job.requestedBy,
+    state: job.state,
+    stateClass: jobStateClass[job.state],
+    stateLabel: jobStateLabels[job.state],
+    active: job.state === 'queued' || job.state === 'running',
+    progressText:
+      job.state === 'queued' && total === 0
+        ? 'waiting to start'
+        : `${done + failed} of ${total} ${unit}${failed > 0 ? ` (${failed} failed)` : ''}`,
+    done: done + failed,
+    total,
+    failed,
+    errors: job.errors,
+    created: formatTime(job.createdAt),
+    createdIso: job.createdAt.toISOString(),
+    finished: formatTime(job.finishedAt),
+    finishedIso: job.finishedAt?.toISOString(),
+    attempts: job.attempts,
+  };
 }

@@ -1,6 +1,7 @@
 import { Router, type Request } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
+import { canManagePlatforms } from './admin-scope';
 import { approvePendingRegistration, rejectPendingRegistration } from '../lti/dynamic-registration';
 import type { LtiProvider } from '../lti/ltijs-adapter';
 import type { PendingRegistrations, WritablePlatformRegistry } from '../lti/platform-registry';
@@ -26,13 +27,6 @@ export interface PlatformRoutesDeps {
   audit?: AuditLog;
 }
 
-/**
- * Who may register, approve and (de)activate platforms. Today every administrator; the integrator narrows
- * this to global administrators once administrators can be scoped to platforms.
- */
-export function canManagePlatforms(_actor: AdminActor): boolean {
-  return true;
-}
 
 const inviteBodySchema = z.object({
   expiresHours: z
@@ -67,7 +61,7 @@ export function platformRoutes(deps: PlatformRoutesDeps): Router {
 
   const managerOf = (req: Request): AdminActor => {
     const actor = adminActor(req);
-    if (!actor || !canManagePlatforms(actor)) throw new ForbiddenError('Only CoachLTI administrators may manage platforms.');
+    if (!actor || !canManagePlatforms(actor.scope)) throw new ForbiddenError('Only CoachLTI administrators may manage platforms.');
     return actor;
   };
   const guard = [requireAdmin, verifyCsrf];

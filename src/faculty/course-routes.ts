@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { platformScope } from '../admin/admin-scope';
 import type { CompetencyRepository } from '../competencies/competency-repository';
 import { allCompetencies } from '../competencies/framework';
 import type { LaunchRecords } from '../courses/launch-records';
@@ -11,9 +12,12 @@ import { PlatformRequestError } from '../lti/platform-client';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
-import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
+import { csrfToken, requireLaunch, verifyCsrf, type LaunchSession } from '../web/session';
 
 const badgeLabel = { synced: 'Synced', pending: 'Pending', failed: 'Failed', none: 'No scores yet' } as const;
+
+/** Faculty act within their own platform and course only. */
+const launchScope = (launch: LaunchSession) => platformScope({ issuer: launch.issuer, clientId: launch.clientId });
 
 const settingsBody = z.object({
   sync: z
@@ -46,11 +50,12 @@ export function courseRoutes(deps: {
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
-      const [learners, badges, disabled, framework] = await Promise.all([
+      const [learners, badges, disabled, framework, resync] = await Promise.all([
         deps.records.listLearners(course.id),
         deps.grading.courseBadges(course.id),
         deps.settings.disabledCompetencies(course.id),
         deps.competencies.loadFramework(),
+        deps.grading.latestJob(launchScope(launch), 'resync', course.id),
       ]);
       res.render('faculty/course', {
         pageTitle: course.title,
@@ -69,6 +74,20 @@ export function courseRoutes(deps: {
           .sort((a, b) => a.name.localeCompare(b.name)),
         competencies: allCompetencies(framework).map((c) => ({ id: c.id, name: c.name, sync: !disabled.has(c.id) })),
         modules: deps.catalog.list(),
+        resync: resync
+          ? {
+              active: resync.state === 'queued' || resync.state === 'running',
+              waiting: resync.state === 'queued' && resync.progress.total === 0,
+              state: resync.state,
+              label: { queued: 'Queued', running: 'Running', done: 'Finished', failed: 'Failed' }[resync.state],
+              badge: { queued: 'pending', running: 'pending', done: 'synced', failed: 'failed' }[resync.state],
+              done: resync.progress.done + resync.progress.failed,
+              total: resync.progress.total,
+              failed: resync.progress.failed,
+              at: (resync.finishedAt ?? resync.createdAt).toISOString(),
+              atText: `${(resync.finishedAt ?? resync.createdAt).toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+            }
+          : undefined,
         csrf: csrfToken(req),
         notice: typeof req.query.notice === 'string' && /^[\w .,-]{1,120}$/.test(req.query.notice) ? req.query.notice : undefined,
       });
@@ -80,10 +99,13 @@ export function courseRoutes(deps: {
     gate,
     verifyCsrf,
     asyncHandler(async (req, res) => {
-      const course = await courseOf(req.session.launch!.courseId);
-      const learners = await deps.grading.resyncCourse(course.id);
-      req.log.info({ course: course.id, learners }, 'course resync requested by faculty');
-      res.redirect(303, `/course?notice=${encodeURIComponent(`Scores of ${learners} learners queued again.`)}`);
+      const launch = req.session.launch!;
+      const course = await courseOf(launch.courseId);
+      const requested = await deps.grading.requestJob(launchScope(launch), 'resync', course.id, `lti:${launch.userId}`);
+      if (!requested) throw new NotFoundError('This launch did not come from a course.');
+      req.log.info({ course: course.id, job: requested.job.id, created: requested.created }, 'course resync requested by faculty');
+      const notice = requested.created ? 'Resync queued. Its progress shows below.' : 'A resync of this course is already running.';
+      res.redirect(303, `/course?notice=${encodeURIComponent(notice)}`);
     }),
   );
 

@@ -59,6 +59,9 @@ export type EnqueueInput = Omit<
 >;
 
 export interface LedgerFilter {
+  /** Administrator scope: only these platforms (issuer + client id); an empty list matches nothing. */
+  platforms?: { issuer: string; clientId: string }[];
+  entryId?: string;
   issuer?: string;
   courseId?: string;
   userId?: string;
@@ -209,8 +212,8 @@ export function createOutbox(connection: Connection) {
       return out;
     },
 
-    /** Puts failed (or given) entries back in the queue now. */
-    async retry(ids: string[] | 'all-failed', now: Date): Promise<number> {
+    /** Puts failed (or given) entries back in the queue now, only on `platforms` when given (admin scope). */
+    async retry(ids: string[] | 'all-failed', now: Date, platforms?: LedgerFilter['platforms']): Promise<number> {
       const filter =
         ids === 'all-failed'
           ? { status: 'failed' }
@@ -218,10 +221,13 @@ export function createOutbox(connection: Connection) {
               _id: { $in: ids.filter((i) => Types.ObjectId.isValid(i)).map((i) => new Types.ObjectId(i)) },
               status: { $in: ['failed', 'skipped', 'superseded'] },
             };
-      const result = await model.updateMany(filter, {
-        $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
-        $unset: { reason: 1 },
-      });
+      const result = await model.updateMany(
+        { ...filter, ...ledgerQuery({ platforms }) },
+        {
+          $set: { status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
+          $unset: { reason: 1 },
+        },
+      );
       return result.modifiedCount;
     },
 
@@ -237,6 +243,13 @@ export function createOutbox(connection: Connection) {
 
 function ledgerQuery(filter: LedgerFilter): Record<string, unknown> {
   const q: Record<string, unknown> = {};
+  if (filter.platforms)
+    q.$and = [
+      filter.platforms.length === 0
+        ? { issuer: { $in: [] } }
+        : { $or: filter.platforms.map((p) => ({ issuer: p.issuer, clientId: p.clientId })) },
+    ];
+  if (filter.entryId) q._id = Types.ObjectId.isValid(filter.entryId) ? new Types.ObjectId(filter.entryId) : { $in: [] };
   if (filter.issuer) q.issuer = filter.issuer;
   if (filter.courseId) q.courseId = filter.courseId;
   if (filter.userId) q.userId = filter.userId;

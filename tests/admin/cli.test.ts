@@ -89,7 +89,16 @@ describe('npm run admin', () => {
     expect(badEmail.stderr).toMatch(/^invalid email "not-an-email"/);
     const usage = await runCli(['delete', 'x@y.edu'], uri, undefined);
     expect(usage.code).toBe(2);
-    expect(usage.stderr).toMatch(/^usage: npm run admin -- create <email> \| list \| reset-password <email>\n$/);
+    expect(usage.stderr).toMatch(
+      /^usage: npm run admin -- create <email> \[--platform <issuer>#<client id>\]\.\.\. \| list \| reset-password <email> \| scope <email>/,
+    );
+    const badPlatform = await runCli(['create', 'p@y.edu', '--platform', 'https://canvas.example.edu'], uri, 'a long enough passphrase\n');
+    expect(badPlatform.code).toBe(2);
+    expect(badPlatform.stderr).toMatch(/^invalid --platform "https:\/\/canvas\.example\.edu" must be <issuer>#<client id>/);
+    const both = await runCli(['scope', 'p@y.edu', '--global', '--platform', 'https://a.example.edu#1'], uri, undefined);
+    expect(both).toMatchObject({ code: 2, stderr: 'choose either --global or --platform, not both\n' });
+    const noScope = await runCli(['scope', 'p@y.edu'], uri, undefined);
+    expect(noScope.code).toBe(2);
     const missing = await runCli(['reset-password', 'nobody@y.edu'], uri, 'a long enough passphrase\n');
     expect(missing).toMatchObject({ code: 1, stderr: 'there is no admin account for nobody@y.edu\n' });
     expect(await accountsIn(uri)).toEqual([]);
@@ -111,12 +120,48 @@ describe('npm run admin', () => {
     }
     const listed = await runCli(['list'], uri, undefined);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^reset@y\.edu\s+created \S+\s+never signed in\s+LOCKED until \S+\n$/);
+    expect(listed.stdout).toMatch(/^reset@y\.edu\s+created \S+\s+scope global\s+never signed in\s+LOCKED until \S+\n$/);
 
     const reset = await runCli(['reset-password', 'reset@y.edu'], uri, 'the second passphrase\n');
     expect(reset).toEqual({ code: 0, stdout: 'password reset for reset@y.edu (lockout cleared)\n', stderr: '' });
     const after = (await accountsIn(uri))[0]!;
     expect(after.passwordHash).not.toBe(before.passwordHash);
     expect(after).toMatchObject({ failedLogins: 0, lockedUntil: null });
+  });
+
+  test('when an account is created for a platform and its scope is changed, then list shows it and sign-in is limited to it', async () => {
+    const uri = testDatabaseUri('admin_cli');
+    // The server registers the built-in Canvas- and Moodle-shaped platforms in this database.
+    const server = await startTestServer({ MONGODB_URI: uri });
+    try {
+      const moodle = (await server.devPlatform!.registration('moodle'))!;
+      const canvas = (await server.devPlatform!.registration('canvas'))!;
+      const moodleLabel = `${moodle.issuer}#${moodle.clientId}`;
+      const created = await runCli(['create', 'moodle@y.edu', '--platform', moodleLabel], uri, 'a long enough passphrase\n');
+      expect(created).toEqual({ code: 0, stdout: `created admin account moodle@y.edu (platforms: ${moodleLabel})\n`, stderr: '' });
+      const unknown = await runCli(['create', 'typo@y.edu', '--platform', `${moodle.issuer}#nope`], uri, 'a long enough passphrase\n');
+      expect(unknown).toMatchObject({ code: 1, stderr: `no registered platform ${moodle.issuer}#nope (see npm run platform -- list)\n` });
+      expect((await accountsIn(uri)).map((a) => a.email)).toEqual(['moodle@y.edu']);
+
+      const listed = await runCli(['list'], uri, undefined);
+      expect(listed.stdout).toMatch(
+        new RegExp(`^moodle@y\\.edu\\s+created \\S+\\s+scope ${moodleLabel.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+never signed in\\n$`),
+      );
+
+      const browser = new Browser();
+      expect((await signIn(server, browser, 'moodle@y.edu', 'a long enough passphrase')).status).toBe(303);
+      expect((await browser.get(`${server.url}/admin`)).text).toContain(`platforms: ${moodleLabel}`);
+
+      const canvasLabel = `${canvas.issuer}#${canvas.clientId}`;
+      const both = await runCli(['scope', 'moodle@y.edu', '--platform', moodleLabel, `--platform=${canvasLabel}`], uri, undefined);
+      expect(both).toEqual({ code: 0, stdout: `moodle@y.edu now administers platforms: ${moodleLabel}, ${canvasLabel}\n`, stderr: '' });
+      expect((await browser.get(`${server.url}/admin`)).text).toContain(`platforms: ${moodleLabel}, ${canvasLabel}`);
+      const global = await runCli(['scope', 'moodle@y.edu', '--global'], uri, undefined);
+      expect(global.stdout).toBe('moodle@y.edu now administers global (every platform)\n');
+      expect((await accountsIn(uri))[0]!.scope).toEqual({ kind: 'global' });
+      expect((await runCli(['scope', 'nobody@y.edu', '--global'], uri, undefined)).code).toBe(1);
+    } finally {
+      await server.stop();
+    }
   });
 });

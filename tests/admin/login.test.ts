@@ -1,4 +1,5 @@
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
+import { globalScope } from '../../src/admin/admin-scope';
 import { createAuditLog } from '../../src/admin/audit-log';
 import { Browser, parseForms } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
@@ -43,7 +44,7 @@ describe('administrator sign-in', () => {
 
     const account = await createAdminAccounts(server.connection).find(admin.email);
     expect(account?.lastLoginAt).toBeInstanceOf(Date);
-    const audit = await createAuditLog(server.connection).list({ actor: admin.email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: admin.email });
     expect(audit.map((a) => a.action)).toEqual(['login.success']);
 
     const signOut = await browser.post(`${server.url}/admin/logout`, { _csrf: csrfOf(home) });
@@ -51,7 +52,7 @@ describe('administrator sign-in', () => {
     const after = await browser.get(`${server.url}/admin`);
     expect(after.status).toBe(302);
     expect(new URL(after.location!).pathname).toBe('/admin/login');
-    expect((await createAuditLog(server.connection).list({ actor: admin.email })).map((a) => a.action)).toEqual([
+    expect((await createAuditLog(server.connection).list({ scope: globalScope, actor: admin.email })).map((a) => a.action)).toEqual([
       'logout',
       'login.success',
     ]);
@@ -67,7 +68,7 @@ describe('administrator sign-in', () => {
       expect(res.text).toContain('role="alert"');
       expect(res.text).not.toMatch(/locked|unknown|no account/i);
     }
-    const audit = await createAuditLog(server.connection).list({ actor: admin.email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: admin.email });
     expect(audit).toEqual([expect.objectContaining({ action: 'login.failure', detail: 'wrong password' })]);
   });
 
@@ -83,7 +84,7 @@ describe('administrator sign-in', () => {
       _csrf: 'x'.repeat(32),
     });
     expect(stranger.status).toBe(403);
-    expect(await createAuditLog(server.connection).list({ actor: admin.email })).toEqual([]);
+    expect(await createAuditLog(server.connection).list({ scope: globalScope, actor: admin.email })).toEqual([]);
   });
 
   test('when nobody is signed in, then admin pages redirect to the sign-in page and come back after it', async () => {
@@ -153,7 +154,7 @@ describe('administrator lockout', () => {
     expect(right.text).not.toMatch(/locked/i);
     expect((await browser.get(`${server.url}/admin`)).status).toBe(302);
 
-    const actions = (await createAuditLog(server.connection).list({ actor: admin.email })).map((a) => a.action);
+    const actions = (await createAuditLog(server.connection).list({ scope: globalScope, actor: admin.email })).map((a) => a.action);
     expect(actions.filter((a) => a === 'login.lockout')).toHaveLength(1);
     expect(actions.filter((a) => a === 'login.failure')).toHaveLength(6);
 

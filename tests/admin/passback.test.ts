@@ -1,8 +1,9 @@
+import { globalScope } from '../../src/admin/admin-scope';
 import { createAuditLog } from '../../src/admin/audit-log';
 import { Browser, decodeHtml } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
-import { csrfOf, finishModule, learnersOf, ledgerRows, settled, signedInAdmin } from './support';
+import { csrfOf, finishedJob, finishModule, learnersOf, ledgerRows, settled, signedInAdmin } from './support';
 
 jest.setTimeout(180_000);
 
@@ -95,7 +96,7 @@ describe('the passback ledger for administrators', () => {
     expect(entries.map((e) => e.id).sort()).toEqual([first!, ...rest].sort());
     expect(entries.every((e) => e.attempts.some((a) => a.httpStatus === 500) && e.attempts.at(-1)!.outcome === 'sent')).toBe(true);
 
-    const audit = await createAuditLog(server.connection).list({ actor: email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: email });
     expect(audit.find((a) => a.action === 'passback.retry')).toMatchObject({ count: 1, filter: { learner: userId, status: 'failed' } });
     expect(audit.find((a) => a.action === 'passback.retry-all-failed')!.count).toBeGreaterThanOrEqual(rest.length);
 
@@ -103,7 +104,7 @@ describe('the passback ledger for administrators', () => {
     expect(noToken.status).toBe(403);
   });
 
-  test('when an admin resyncs a course, then every learner in it is recomputed and the scores are sent again', async () => {
+  test('when an admin resyncs a course, then a background job recomputes every learner in it and the scores are sent again', async () => {
     const course = learnersOf('moodle', 0);
     const { userId, courseId } = await finishModule(server, 'moodle', course.learners[0]!.userId, course.contextId, 'M01');
     const before = await settled(server, userId, ['sent']);
@@ -113,8 +114,14 @@ describe('the passback ledger for administrators', () => {
     expect(page.text).toContain(`action="/admin/passback/courses/${courseId}/resync"`);
     const res = await browser.post(`${server.url}/admin/passback/courses/${courseId}/resync`, { _csrf: csrfOf(page) });
     expect(res.status).toBe(303);
+    expect(res.location).toMatch(new RegExp(`/admin/jobs/[a-f0-9]{24}$`));
     const after = await browser.follow(res);
-    expect(decodeHtml(after.text)).toContain(`Scores of 1 learner in ${course.title} were recomputed and queued for the LMS.`);
+    expect(decodeHtml(after.text)).toContain(`A resync of ${course.title} was queued.`);
+    const job = await finishedJob(server, courseId, 'resync');
+    expect(job).toMatchObject({ state: 'done', progress: { total: 1, done: 1, failed: 0 } });
+    const done = await browser.get(res.location!);
+    expect(done.text).toContain('data-state="done"');
+    expect(done.text).toContain('1 of 1 learner');
 
     const resent = await settled(server, userId, ['sent']);
     for (const entry of resent) {
@@ -122,12 +129,15 @@ describe('the passback ledger for administrators', () => {
       expect(entry.version).toBeGreaterThan(old.version);
       expect(entry.newSubmission).toBe(false);
     }
-    const reconcile = await browser.get(`${server.url}/admin/passback/courses/${courseId}/reconcile`);
+    const queued = await browser.post(`${server.url}/admin/passback/courses/${courseId}/reconcile`, { _csrf: csrfOf(done) });
+    expect(queued.location).toBe(`${server.url}/admin/passback/courses/${courseId}/reconcile`);
+    await finishedJob(server, courseId, 'reconcile');
+    const reconcile = await browser.get(queued.location!);
     expect(reconcile.status).toBe(200);
     expect(reconcile.text).toContain('No differences');
   });
 
-  test('when scores never reached the LMS, then reconcile lists each difference for the course', async () => {
+  test('when scores never reached the LMS, then a background reconcile lists each difference for the course', async () => {
     const course = learnersOf('moodle', 1);
     server.devPlatform!.faults.set({ seed: 1, rate500: 1, appliesTo: ['scores'] });
     const { userId, courseId } = await finishModule(server, 'moodle', course.learners[0]!.userId, course.contextId, 'M03');
@@ -135,16 +145,23 @@ describe('the passback ledger for administrators', () => {
     server.devPlatform!.faults.clear();
 
     const { browser, email } = await signedInAdmin(server);
+    const before = await browser.get(`${server.url}/admin/passback/courses/${courseId}/reconcile`);
+    expect(before.status).toBe(200);
+    expect(before.text).toContain('No reconcile has run for this course yet.');
+    const queued = await browser.post(`${server.url}/admin/passback/courses/${courseId}/reconcile`, { _csrf: csrfOf(before) });
+    expect(queued.status).toBe(303);
+    const job = await finishedJob(server, courseId, 'reconcile');
+    expect(job.state).toBe('done');
     const page = await browser.get(`${server.url}/admin/passback/courses/${courseId}/reconcile`);
-    expect(page.status).toBe(200);
     expect(decodeHtml(page.text)).toContain(`Reconcile ${course.title}`);
     const rows = [...page.text.matchAll(/<tr><th scope="row">([^<]*)<\/th><td><code>[^<]*<\/code><\/td><td>([^<]*)<\/td>[\s\S]*?<\/tr>/g)];
     expect(rows.map((r) => r[2]).sort()).toEqual(failed.map((e) => e.target.id).sort());
     expect(rows.every((r) => decodeHtml(r[1]!) === course.learners[0]!.name)).toBe(true);
     expect(page.text).toContain('Missing in the LMS');
+    expect((await browser.get(`${server.url}/admin/jobs/${job.id}`)).text).toContain('Missing in the LMS');
 
-    const audit = await createAuditLog(server.connection).list({ actor: email });
-    expect(audit[0]).toMatchObject({ action: 'passback.reconcile', courseId, count: failed.length });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: email });
+    expect(audit[0]).toMatchObject({ action: 'passback.reconcile', courseId, detail: `background job ${job.id} queued` });
     expect((await browser.get(`${server.url}/admin/passback/courses/${'0'.repeat(24)}/reconcile`)).status).toBe(404);
   });
 
@@ -169,7 +186,7 @@ describe('the passback ledger for administrators', () => {
       expect(line).toContain(`,${learner.name},${entry.target.id},${entry.score.scoreGiven},`);
       expect(line).toContain(',sent,1,');
     }
-    const audit = await createAuditLog(server.connection).list({ actor: email });
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, actor: email });
     expect(audit[0]).toMatchObject({ action: 'passback.export', count: entries.length, filter: { learner: userId, status: 'sent' } });
   });
 

@@ -75,3 +75,24 @@ export function ledgerRows(page: PageResponse): Map<string, string> {
   for (const m of page.text.matchAll(/<tr id="entry-([a-f0-9]{24})">([\s\S]*?)<\/tr>/g)) rows.set(m[1]!, m[2]!);
   return rows;
 }
+
+/** Waits until the newest background job of a kind for a course has finished; returns its id and state. */
+export async function finishedJob(
+  server: TestServer,
+  courseId: string,
+  kind: 'resync' | 'reconcile',
+  timeoutMs = 60_000,
+): Promise<{ id: string; state: string; progress: { total: number; done: number; failed: number } }> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await server.connection.db!.collection('grading_jobs').findOne({ courseId, kind }, { sort: { createdAt: -1 } });
+    if (job && (job.state === 'done' || job.state === 'failed'))
+      return {
+        id: job._id.toHexString(),
+        state: String(job.state),
+        progress: job.progress as { total: number; done: number; failed: number },
+      };
+    if (Date.now() > until) throw new Error(`no finished ${kind} job for ${courseId}: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

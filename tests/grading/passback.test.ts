@@ -2,6 +2,7 @@ import { createLineItemService } from '../../src/grading/line-items';
 import { createPassbackWorker } from '../../src/grading/passback-worker';
 import { createPlatformClient } from '../../src/lti/platform-client';
 import { Browser, parseForms } from '../support/browser';
+import { finishedJob } from '../admin/support';
 import { finishModule, hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -76,7 +77,9 @@ describe('competency grade passback', () => {
 
     const resync = parseForms(page.text, page.url).find((f) => f.action.endsWith('/course/resync'))!;
     const after = await faculty.follow(await faculty.post(resync.action, resync.fields));
-    expect(after.text).toContain('Scores of');
+    expect(after.text).toContain('Resync queued. Its progress shows below.');
+    const course = (await db.collection('courses').findOne({ contextId: seedIds('canvas', 'coach', 1).contextId }))!;
+    expect((await finishedJob(server, course._id.toHexString(), 'resync')).state).toBe('done');
     await drained(server);
     const entries = await server.outbox.list({ userId: user._id.toHexString() });
     const competencyEntries = entries.filter((e) => e.target.kind === 'competency');

@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Connection } from 'mongoose';
 import { ConfigError, loadConfig } from '../../config/config';
 import { openDatabase } from '../../db/open-database';
+import { createPlatformRegistry } from '../../lti/platform-registry';
 import { runCli } from '../../shared/cli';
 import { createLogger } from '../../shared/logger';
 import {
@@ -12,13 +13,25 @@ import {
   emailSchema,
   passwordProblem,
 } from '../admin-accounts';
+import {
+  describeScope,
+  globalScope,
+  parsePlatformLabel,
+  platformLabel,
+  platformScope,
+  type AdminScope,
+  type PlatformKey,
+} from '../admin-scope';
 
 /**
- * npm run admin -- create <email> | list | reset-password <email>
+ * npm run admin -- create <email> [--platform <issuer>#<client id>]… | list | reset-password <email>
+ *                 | scope <email> (--global | --platform <issuer>#<client id>…)
+ * Without --platform an account is global (every platform); with it, scoped to the named platforms.
  * Passwords come from stdin (first line) when it is not a terminal, otherwise from a prompt (twice, no echo).
- * Exit codes: 0 done, 1 failed (exists, not found, database), 2 usage or invalid input.
+ * Exit codes: 0 done, 1 failed (exists, not found, unknown platform, database), 2 usage or invalid input.
  */
-const usage = 'usage: npm run admin -- create <email> | list | reset-password <email>';
+const usage =
+  'usage: npm run admin -- create <email> [--platform <issuer>#<client id>]... | list | reset-password <email> | scope <email> (--global | --platform <issuer>#<client id>...)';
 
 class CliError extends Error {
   constructor(
@@ -29,17 +42,62 @@ class CliError extends Error {
   }
 }
 
-type Command = { name: 'create' | 'reset-password'; email: string } | { name: 'list' };
+type Command =
+  | { name: 'create'; email: string; scope: AdminScope }
+  | { name: 'scope'; email: string; scope: AdminScope }
+  | { name: 'reset-password'; email: string }
+  | { name: 'list' };
+
+/** `--platform a#1 --platform b#2` and `--global`, into a scope (none given: undefined). */
+function parseScopeOptions(args: string[]): AdminScope | undefined {
+  const platforms: PlatformKey[] = [];
+  let global = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === '--global') global = true;
+    else if (arg === '--platform' || arg.startsWith('--platform=')) {
+      const value = arg === '--platform' ? args[(i += 1)] : arg.slice('--platform='.length);
+      if (value === undefined) throw new CliError('--platform needs <issuer>#<client id>', 2);
+      const parsed = parsePlatformLabel(value);
+      if ('error' in parsed) throw new CliError(`invalid --platform ${parsed.error}`, 2);
+      if (!platforms.some((p) => p.issuer === parsed.issuer && p.clientId === parsed.clientId)) platforms.push(parsed);
+    } else throw new CliError(usage, 2);
+  }
+  if (global && platforms.length > 0) throw new CliError('choose either --global or --platform, not both', 2);
+  if (global) return globalScope;
+  return platforms.length > 0 ? platformScope(...platforms) : undefined;
+}
+
+function parseEmailArg(email: string): string {
+  const parsed = emailSchema.safeParse(email);
+  if (!parsed.success) throw new CliError(`invalid email "${email}": ${parsed.error.issues[0]?.message ?? 'invalid'}`, 2);
+  return parsed.data;
+}
 
 function parseArgs(argv: string[]): Command {
   const [name, email, ...rest] = argv;
   if (name === 'list' && email === undefined) return { name };
-  if ((name === 'create' || name === 'reset-password') && email !== undefined && rest.length === 0) {
-    const parsed = emailSchema.safeParse(email);
-    if (!parsed.success) throw new CliError(`invalid email "${email}": ${parsed.error.issues[0]?.message ?? 'invalid'}`, 2);
-    return { name, email: parsed.data };
+  if (name === 'reset-password' && email !== undefined && rest.length === 0) return { name, email: parseEmailArg(email) };
+  if (name === 'create' && email !== undefined && !email.startsWith('--')) {
+    const scope = parseScopeOptions(rest);
+    return { name, email: parseEmailArg(email), scope: scope ?? globalScope };
+  }
+  if (name === 'scope' && email !== undefined && !email.startsWith('--')) {
+    const scope = parseScopeOptions(rest);
+    if (!scope) throw new CliError('scope needs --global or at least one --platform <issuer>#<client id>', 2);
+    return { name, email: parseEmailArg(email), scope };
   }
   throw new CliError(usage, 2);
+}
+
+/** A typo in a platform would scope an administrator to nothing: only registered platforms are accepted. */
+async function checkRegistered(connection: Connection, scope: AdminScope): Promise<void> {
+  if (scope.kind === 'global') return;
+  const registry = createPlatformRegistry(connection);
+  for (const platform of scope.platforms) {
+    if (!(await registry.find(platform.issuer, platform.clientId)))
+      throw new CliError(`no registered platform ${platformLabel(platform)} (see npm run platform -- list)`, 1);
+  }
 }
 
 /** The first line of a piped stdin (without its line ending). */
@@ -115,9 +173,16 @@ async function run(command: Command, connection: Connection): Promise<string> {
   switch (command.name) {
     case 'create': {
       if (await accounts.find(command.email)) throw new CliError(`an admin account for ${command.email} already exists`, 1);
+      await checkRegistered(connection, command.scope);
       const password = await readNewPassword();
-      const account = await accounts.create(command.email, password);
-      return `created admin account ${account.email}`;
+      const account = await accounts.create(command.email, password, command.scope);
+      return `created admin account ${account.email}${account.scope.kind === 'global' ? '' : ` (${describeScope(account.scope)})`}`;
+    }
+    case 'scope': {
+      if (!(await accounts.find(command.email))) throw new CliError(`there is no admin account for ${command.email}`, 1);
+      await checkRegistered(connection, command.scope);
+      const account = await accounts.setScope(command.email, command.scope);
+      return `${account.email} now administers ${describeScope(account.scope)}`;
     }
     case 'reset-password': {
       if (!(await accounts.find(command.email))) throw new CliError(`there is no admin account for ${command.email}`, 1);
@@ -133,6 +198,7 @@ async function run(command: Command, connection: Connection): Promise<string> {
           [
             a.email.padEnd(40),
             `created ${a.createdAt.toISOString()}`,
+            `scope ${a.scope.kind === 'global' ? 'global' : a.scope.platforms.map(platformLabel).join(',') || 'none'}`,
             a.lastLoginAt ? `last sign-in ${a.lastLoginAt.toISOString()}` : 'never signed in',
             ...(a.lockedUntil && a.lockedUntil.getTime() > now ? [`LOCKED until ${a.lockedUntil.toISOString()}`] : []),
           ].join('  '),

@@ -4,6 +4,7 @@ import { createLaunchRecords } from '../../courses/launch-records';
 import { openToolContext } from '../../lti/cli/tool-context';
 import { createPlatformClient } from '../../lti/platform-client';
 import { createLogger } from '../../shared/logger';
+import { createStandaloneJobRunner } from '../jobs-context';
 import { createLineItemService } from '../line-items';
 import { createOutbox } from '../outbox';
 import { createPassbackWorker } from '../passback-worker';
@@ -15,7 +16,7 @@ import { createPassbackWorker } from '../passback-worker';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const { connection, provider, close } = await openToolContext(config, logger);
+  const { connection, provider, registry, close } = await openToolContext(config, logger);
   const client = createPlatformClient({ provider, logger });
   const competencies = createCompetencyRepository(connection);
   const worker = createPassbackWorker({
@@ -32,11 +33,13 @@ async function main(): Promise<void> {
     },
   });
   worker.start();
+  // Background resync and reconcile jobs run here too (leases keep processes apart).
+  const jobs = createStandaloneJobRunner({ connection, client, registry, logger, onScoresQueued: () => worker.nudge() });
+  jobs.start();
   logger.info({ owner: worker.owner }, 'passback worker running');
   process.stdout.write('WORKER READY\n');
   const stop = (): void => {
-    worker
-      .stop()
+    Promise.all([jobs.stop(), worker.stop()])
       .then(() => close())
       .finally(() => process.exit(0));
   };
