@@ -144,7 +144,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     records,
     framework: () => competencies.loadFramework(),
     logger,
-    options: options.tuning?.worker,
+    options: { baseBackoffMs: config.passbackBaseBackoffMs, leaseMs: config.passbackLeaseMs, ...options.tuning?.worker },
   });
   events.subscribe('competencyScoresChanged', async (event) => {
     if ((await passback.onScoresChanged(event)) > 0) worker.nudge();

@@ -39,6 +39,19 @@ const envSchema = z.object({
   LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   PASSBACK_WORKER: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
+  PASSBACK_BASE_BACKOFF_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ invalid_type_error: 'must be a whole number' }).int('must be a whole number').min(1).max(3_600_000).default(2000),
+  ),
+  PASSBACK_LEASE_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ invalid_type_error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1000)
+      .max(3_600_000)
+      .default(60_000),
+  ),
 });
 
 export interface Config {
@@ -62,6 +75,10 @@ export interface Config {
   readonly dynRegAutoActivate: boolean;
   /** Run the grade passback worker in this process (several processes may run it). */
   readonly passbackWorker: boolean;
+  /** First retry delay of a failed passback send (doubles per attempt, with jitter). */
+  readonly passbackBaseBackoffMs: number;
+  /** How long a worker holds a claimed outbox entry before another may take it over. */
+  readonly passbackLeaseMs: number;
   /** The built-in test platform at /dev/platform (never in production). */
   readonly devPlatformEnabled: boolean;
 }
@@ -126,5 +143,7 @@ export function loadConfig(env: Env = process.env): Config {
     dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? !isProduction,
     devPlatformEnabled: !isProduction,
     passbackWorker: e.PASSBACK_WORKER,
+    passbackBaseBackoffMs: e.PASSBACK_BASE_BACKOFF_MS,
+    passbackLeaseMs: e.PASSBACK_LEASE_MS,
   });
 }
