@@ -156,6 +156,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const readiness: Readiness = {
     async check() {
       if (!state.ready) return { ready: false, reason: state.reason };
+      const embedded = database.health?.();
+      if (embedded && !embedded.ok) return { ready: false, reason: embedded.reason };
       const reachable = await pingDatabase(connection);
       return reachable ? { ready: true } : { ready: false, reason: 'database unreachable' };
     },
