@@ -35,6 +35,7 @@ const deepLinkingSettingsSchema = z.object({
   accept_types: z.array(z.string()).min(1),
   accept_presentation_document_targets: z.array(z.string()).optional(),
   accept_multiple: z.boolean().optional(),
+  accept_lineitem: z.boolean().optional(),
   auto_create: z.boolean().optional(),
   title: z.string().optional(),
   text: z.string().optional(),
@@ -110,7 +111,17 @@ export interface LaunchContext {
   ags: { scopes: string[]; lineItemsUrl: string | undefined; lineItemUrl: string | undefined } | undefined;
   nrps: { membershipsUrl: string } | undefined;
   deepLinking:
-    { returnUrl: string; acceptTypes: string[]; acceptMultiple: boolean; data: string | undefined; title: string | undefined } | undefined;
+    | {
+        returnUrl: string;
+        acceptTypes: string[];
+        acceptMultiple: boolean;
+        /** undefined: the platform did not say (Deep Linking 2.0 §4.4.1), so a line item may be offered. */
+        acceptLineItem: boolean | undefined;
+        presentationTargets: string[];
+        data: string | undefined;
+        title: string | undefined;
+      }
+    | undefined;
   returnUrl: string | undefined;
   targetLinkUri: string | undefined;
 }
@@ -144,6 +155,8 @@ export function toLaunchContext(c: IdTokenClaims, clientId: string): LaunchConte
           returnUrl: dl.deep_link_return_url,
           acceptTypes: dl.accept_types,
           acceptMultiple: dl.accept_multiple ?? false,
+          acceptLineItem: dl.accept_lineitem,
+          presentationTargets: dl.accept_presentation_document_targets ?? [],
           data: dl.data,
           title: dl.title,
         }
