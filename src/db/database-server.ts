@@ -146,9 +146,10 @@ async function startOnFile(dataDir: string, dataFile: string, port: number, wait
 }
 
 /** A command-line tool: the running server's database if it answers, else the file for the length of this run. */
-async function useOrStartForCli(dataDir: string, dataFile: string): Promise<DatabaseServer> {
+async function useOrStartForCli(dataDir: string, dataFile: string, waitMs = 30_000): Promise<DatabaseServer> {
   const file = publishedAddressFile(dataFile);
-  for (let attempt = 1; ; attempt += 1) {
+  const until = Date.now() + waitMs;
+  for (;;) {
     const published = await checkPublishedAddress(file);
     if (published.state === 'live') {
       const { port, pid } = published.address;
@@ -158,29 +159,38 @@ async function useOrStartForCli(dataDir: string, dataFile: string): Promise<Data
         stop: async () => undefined,
       };
     }
-    try {
-      // The owner is alive but its database is down (restarting): give it a few seconds to come back.
-      const db = await startOnFile(dataDir, dataFile, 0, published.state === 'owner-alive' ? 0 : 5_000);
-      writePublishedAddress(file, {
-        port: db.port,
-        pid: process.pid,
-        databasePid: db.pid,
-        startedAt: new Date().toISOString(),
-        dataFile,
-        role: 'cli',
-      });
-      return {
-        uri: db.uri,
-        description: db.description,
-        async stop() {
-          removePublishedAddress(file, process.pid);
-          await db.stop();
-        },
-      };
-    } catch (error) {
-      if (!(error instanceof DatabaseInUseError) || attempt >= 10) throw error;
-      await sleep(1000);
+    // A running server is restarting its database: wait for it rather than take the file from under it.
+    const serverRestarting = published.state === 'owner-alive' && published.address.role === 'server';
+    if (!serverRestarting) {
+      try {
+        const db = await startOnFile(dataDir, dataFile, 0, 0);
+        writePublishedAddress(file, {
+          port: db.port,
+          pid: process.pid,
+          databasePid: db.pid,
+          startedAt: new Date().toISOString(),
+          dataFile,
+          role: 'cli',
+        });
+        return {
+          uri: db.uri,
+          description: db.description,
+          async stop() {
+            removePublishedAddress(file, process.pid);
+            await db.stop();
+          },
+        };
+      } catch (error) {
+        // Locked: a server or tool is starting; its address appears in a moment.
+        if (!(error instanceof DatabaseInUseError) || Date.now() >= until) throw error;
+      }
+    } else if (Date.now() >= until) {
+      throw new NoDatabaseError(
+        `The CoachLTI server (pid ${published.address.pid}) using DATA_DIR ${dataDir} is restarting its embedded database and ` +
+          `it has not answered for ${waitMs / 1000} s; its log and /readyz say why.`,
+      );
     }
+    await sleep(500);
   }
 }
 

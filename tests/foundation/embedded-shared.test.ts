@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { fromRoot } from '../../src/shared/paths';
+import { Browser } from '../support/browser';
+import { launch, launchInput } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(240_000);
@@ -131,8 +133,11 @@ describe('embedded default database shared with the command-line tools', () => {
       note: 'before the crash',
     });
     expect(server.logs.messages()).toContain('embedded database restarted');
-    // ltijs (its own connection) is back too: the key set is read from the database.
+    // ltijs (its own connection) is back too: the key set and a whole launch read from the database.
     await request(server.url).get('/lti/keys').expect(200);
+    const landing = await launch(server, new Browser(), launchInput('canvas', 'coach'));
+    expect(landing.status).toBe(200);
+    expect(new URL(landing.url).pathname).toBe('/training');
     const platforms = await runCli(platformCli, ['list'], dataDir);
     expect(platforms.code).toBe(0);
     expect(platforms.stdout).not.toBe('');
