@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { describeClaimIssues, idTokenClaimsSchema } from '../../src/lti/claims';
 import { Browser, decodeHtml } from '../support/browser';
 import { documentCounts, launchInput, prepareLaunch } from '../support/lti-launch';
