@@ -176,7 +176,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     records,
     framework: () => competencies.loadFramework(),
     logger,
-    options: options.tuning?.worker,
+    options: { baseBackoffMs: config.passbackBaseBackoffMs, leaseMs: config.passbackLeaseMs, ...options.tuning?.worker },
   });
   events.subscribe('competencyScoresChanged', async (event) => {
     if ((await passback.onScoresChanged(event)) > 0) worker.nudge();
@@ -188,6 +188,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const readiness: Readiness = {
     async check() {
       if (!state.ready) return { ready: false, reason: state.reason };
+      const embedded = database.health?.();
+      if (embedded && !embedded.ok) return { ready: false, reason: embedded.reason };
       const reachable = await pingDatabase(connection);
       return reachable ? { ready: true } : { ready: false, reason: 'database unreachable' };
     },

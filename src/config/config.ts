@@ -41,6 +41,19 @@ const envSchema = z.object({
   PASSBACK_WORKER: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   DEV_PLATFORM: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
+  PASSBACK_BASE_BACKOFF_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ invalid_type_error: 'must be a whole number' }).int('must be a whole number').min(1).max(3_600_000).default(2000),
+  ),
+  PASSBACK_LEASE_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ invalid_type_error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1000)
+      .max(3_600_000)
+      .default(60_000),
+  ),
 });
 
 export interface Config {
@@ -66,6 +79,10 @@ export interface Config {
   readonly dynRegRequireInvite: boolean;
   /** Run the grade passback worker in this process (several processes may run it). */
   readonly passbackWorker: boolean;
+  /** First retry delay of a failed passback send (doubles per attempt, with jitter). */
+  readonly passbackBaseBackoffMs: number;
+  /** How long a worker holds a claimed outbox entry before another may take it over. */
+  readonly passbackLeaseMs: number;
   /**
    * The built-in test platform at /dev/platform: anyone who reaches it can launch as anyone, so it runs
    * only outside production and, unless DEV_PLATFORM=true, only when TOOL_URL is a loopback address.
@@ -150,5 +167,7 @@ export function loadConfig(env: Env = process.env): Config {
     dynRegRequireInvite: e.LTI_DYNREG_REQUIRE_INVITE ?? isProduction,
     devPlatformEnabled,
     passbackWorker: e.PASSBACK_WORKER,
+    passbackBaseBackoffMs: e.PASSBACK_BASE_BACKOFF_MS,
+    passbackLeaseMs: e.PASSBACK_LEASE_MS,
   });
 }

@@ -16,7 +16,7 @@ export interface OpenDatabase {
 }
 
 export async function openDatabase(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<OpenDatabase> {
-  const server = await resolveDatabaseServer(config, logger);
+  const server = await resolveDatabaseServer(config, logger, { role: 'cli' });
   const uri = withDefaultDatabase(server.uri);
   const connection = createConnection();
   try {

@@ -176,10 +176,10 @@ export function buildIdTokenClaims(input: ClaimInput): Record<string, unknown> {
   if (launch.messageType === 'LtiDeepLinkingRequest') {
     claims[claim.deepLinkingSettings] = {
       deep_link_return_url: urls.deepLinkReturn(shape),
-      accept_types: ['ltiResourceLink'],
-      accept_presentation_document_targets: ['iframe', 'window'],
+      accept_types: launch.acceptTypes?.length ? launch.acceptTypes : ['ltiResourceLink'],
+      accept_presentation_document_targets: launch.acceptTargets?.length ? launch.acceptTargets : ['iframe', 'window'],
       accept_multiple: launch.acceptMultiple,
-      accept_lineitem: true,
+      ...(launch.acceptLineItem === null ? {} : { accept_lineitem: launch.acceptLineItem ?? true }),
       auto_create: true,
       title: 'Add CoachLTI content',
       data: launch.dlData,

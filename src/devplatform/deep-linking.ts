@@ -28,7 +28,15 @@ const resourceLinkItemSchema = z.object({
       gradesReleased: z.boolean().optional(),
     })
     .optional(),
+  // Presentation (Deep Linking 2.0 §3.4.1): where the platform should open the link.
+  iframe: z.object({ width: z.number().positive().optional(), height: z.number().positive().optional() }).optional(),
+  window: z
+    .object({ targetName: z.string().optional(), width: z.number().positive().optional(), height: z.number().positive().optional() })
+    .optional(),
 });
+
+/** Presentation targets a content item asks for, by the property that names them. */
+const presentationTargets = ['iframe', 'window', 'embed'] as const;
 
 const contentItemsSchema = z.array(z.object({ type: z.string() }).passthrough()).max(100);
 
@@ -102,8 +110,24 @@ export function deepLinkingRoutes(core: Core, shape: Shape): Router {
       const rawItems = contentItemsSchema.safeParse(payload[claim.dlContentItems] ?? []);
       if (!rawItems.success) throw refuse(`content_items: ${describeIssues(rawItems.error)}`);
       if (!launch.acceptMultiple && rawItems.data.length > 1) throw refuse('accept_multiple was false, but more than one item came back');
+      // What this request offered, as a real LMS checks it (older launch documents: the defaults).
+      const acceptTypes = launch.acceptTypes?.length ? launch.acceptTypes : ['ltiResourceLink'];
+      const acceptTargets = launch.acceptTargets?.length ? launch.acceptTargets : ['iframe', 'window'];
       const items = rawItems.data.map((raw, index) => {
-        if (raw.type !== 'ltiResourceLink') throw refuse(`content_items.${index}: type ${raw.type} is not in accept_types`);
+        if (!acceptTypes.includes(raw.type)) {
+          throw refuse(`content_items.${index}: type ${raw.type} is not in accept_types (${acceptTypes.join(', ')})`);
+        }
+        if (raw.type !== 'ltiResourceLink') throw refuse(`content_items.${index}: type ${raw.type} is not supported by this test platform`);
+        for (const target of presentationTargets) {
+          if (raw[target] !== undefined && !acceptTargets.includes(target)) {
+            throw refuse(
+              `content_items.${index}.${target}: ${target} is not in accept_presentation_document_targets (${acceptTargets.join(', ')})`,
+            );
+          }
+        }
+        if (raw.lineItem !== undefined && launch.acceptLineItem === false) {
+          throw refuse(`content_items.${index}.lineItem: accept_lineitem was false, so no line item may be sent`);
+        }
         const parsed = resourceLinkItemSchema.safeParse(raw);
         if (!parsed.success) throw refuse(`content_items.${index}: ${describeIssues(parsed.error)}`);
         if (parsed.data.url && !onDomain(parsed.data.url, [registration.domain, ...registration.secondaryDomains])) {

@@ -24,6 +24,9 @@ const launchInputSchema = z
     custom: z.record(z.string()).optional(),
     lineItemId: z.string().min(1).optional(),
     acceptMultiple: z.boolean().optional(),
+    acceptTypes: z.array(z.string().min(1)).min(1).optional(),
+    acceptLineItem: z.boolean().nullable().optional(),
+    acceptTargets: z.array(z.enum(['iframe', 'window', 'embed'])).optional(),
   })
   .strict();
 
@@ -107,6 +110,9 @@ export async function startLaunch(core: Core, rawInput: LaunchInput): Promise<La
     custom: input.custom ?? {},
     ...(input.lineItemId ? { lineItemId: input.lineItemId } : {}),
     acceptMultiple: input.acceptMultiple ?? true,
+    acceptTypes: input.acceptTypes ?? ['ltiResourceLink'],
+    acceptLineItem: input.acceptLineItem === undefined ? true : input.acceptLineItem,
+    acceptTargets: input.acceptTargets ?? ['iframe', 'window'],
     targetLinkUri,
     ...(input.messageType === 'LtiDeepLinkingRequest' ? { dlData: randomBytes(24).toString('base64url'), dlUsedAt: null } : {}),
     expiresAt: new Date(now + launchTtlMs),

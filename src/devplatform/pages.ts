@@ -33,7 +33,19 @@ const launchQuerySchema = z.object({
   user: singleString.min(1),
   message: z.enum(messageTypes).default('LtiResourceLinkRequest'),
   link: singleString.optional(),
+  // Deep linking settings to offer, e.g. ?accept_types=link&accept_multiple=false&accept_lineitem=false&targets=window
+  accept_types: singleString.optional(),
+  accept_multiple: z.enum(['true', 'false']).optional(),
+  accept_lineitem: z.enum(['true', 'false']).optional(),
+  targets: singleString.optional(),
 });
+
+const targetList = z.array(z.enum(['iframe', 'window', 'embed']));
+const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 const gradebookQuerySchema = z.object({ shape: z.enum(shapes).optional(), context: singleString.optional() });
 
@@ -207,6 +219,10 @@ export function pageRoutes(core: Core, registerWithTool: () => Promise<void>): R
         contextId: query.context,
         messageType: query.message,
         ...(query.link ? { resourceLinkId: query.link } : {}),
+        ...(query.accept_types ? { acceptTypes: commaList(query.accept_types) } : {}),
+        ...(query.accept_multiple ? { acceptMultiple: query.accept_multiple === 'true' } : {}),
+        ...(query.accept_lineitem ? { acceptLineItem: query.accept_lineitem === 'true' } : {}),
+        ...(query.targets ? { acceptTargets: parse(targetList, commaList(query.targets), 'targets') } : {}),
       });
       renderAutoPost(res, {
         title: 'Starting the LTI launch',

@@ -71,6 +71,10 @@ export interface LaunchDoc {
   custom: Record<string, string>;
   lineItemId?: string;
   acceptMultiple: boolean;
+  /** Deep linking settings sent (older documents lack them: the defaults apply). */
+  acceptTypes?: string[];
+  acceptLineItem?: boolean | null;
+  acceptTargets?: string[];
   targetLinkUri: string;
   /** Deep linking `data`: opaque value the tool must echo in its response. */
   dlData?: string;
@@ -279,6 +283,9 @@ export function createModels(connection: Connection): Models {
       custom: mixed,
       lineItemId: String,
       acceptMultiple: Boolean,
+      acceptTypes: [String],
+      acceptLineItem: { type: Boolean, default: undefined },
+      acceptTargets: [String],
       targetLinkUri: String,
       dlData: String,
       dlUsedAt: Date,

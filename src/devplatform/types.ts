@@ -18,6 +18,12 @@ export interface LaunchInput {
   lineItemId?: string;
   /** Deep linking only: deep_linking_settings.accept_multiple (default true). */
   acceptMultiple?: boolean;
+  /** Deep linking only: deep_linking_settings.accept_types (default ["ltiResourceLink"]). */
+  acceptTypes?: string[];
+  /** Deep linking only: deep_linking_settings.accept_lineitem (default true; null leaves the claim out). */
+  acceptLineItem?: boolean | null;
+  /** Deep linking only: deep_linking_settings.accept_presentation_document_targets (default ["iframe", "window"]). */
+  acceptTargets?: Array<'iframe' | 'window' | 'embed'>;
 }
 
 export interface LaunchRequest {

@@ -35,6 +35,7 @@ const deepLinkingSettingsSchema = z.object({
   accept_types: z.array(z.string()).min(1),
   accept_presentation_document_targets: z.array(z.string()).optional(),
   accept_multiple: z.boolean().optional(),
+  accept_lineitem: z.boolean().optional(),
   auto_create: z.boolean().optional(),
   title: z.string().optional(),
   text: z.string().optional(),
@@ -84,14 +85,14 @@ export const idTokenClaimsSchema = z
   .superRefine((c, ctx) => {
     if (c[claim.messageType] === 'LtiResourceLinkRequest') {
       if (!c[claim.resourceLink])
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [claim.resourceLink], message: 'resource link launch without resource_link' });
-      if (!c.sub) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sub'], message: 'resource link launch without sub' });
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [claim.resourceLink], message: 'is required in a resource link launch' });
+      if (!c.sub) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['sub'], message: 'is required in a resource link launch' });
     }
     if (c[claim.messageType] === 'LtiDeepLinkingRequest' && !c[claim.deepLinkingSettings]) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: [claim.deepLinkingSettings],
-        message: 'deep linking request without deep_linking_settings',
+        message: 'is required in a deep linking request',
       });
     }
   });
@@ -110,7 +111,17 @@ export interface LaunchContext {
   ags: { scopes: string[]; lineItemsUrl: string | undefined; lineItemUrl: string | undefined } | undefined;
   nrps: { membershipsUrl: string } | undefined;
   deepLinking:
-    { returnUrl: string; acceptTypes: string[]; acceptMultiple: boolean; data: string | undefined; title: string | undefined } | undefined;
+    | {
+        returnUrl: string;
+        acceptTypes: string[];
+        acceptMultiple: boolean;
+        /** undefined: the platform did not say (Deep Linking 2.0 §4.4.1), so a line item may be offered. */
+        acceptLineItem: boolean | undefined;
+        presentationTargets: string[];
+        data: string | undefined;
+        title: string | undefined;
+      }
+    | undefined;
   returnUrl: string | undefined;
   targetLinkUri: string | undefined;
 }
@@ -144,6 +155,8 @@ export function toLaunchContext(c: IdTokenClaims, clientId: string): LaunchConte
           returnUrl: dl.deep_link_return_url,
           acceptTypes: dl.accept_types,
           acceptMultiple: dl.accept_multiple ?? false,
+          acceptLineItem: dl.accept_lineitem,
+          presentationTargets: dl.accept_presentation_document_targets ?? [],
           data: dl.data,
           title: dl.title,
         }
@@ -151,4 +164,67 @@ export function toLaunchContext(c: IdTokenClaims, clientId: string): LaunchConte
     returnUrl: c[claim.launchPresentation]?.return_url,
     targetLinkUri: c[claim.targetLinkUri],
   };
+}
+
+/** A claim's short name: `deep_linking_settings` for the full claim URI; anything odd in a key is not echoed. */
+function claimPath(path: (string | number)[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') {
+      out += `[${segment}]`;
+      continue;
+    }
+    const short = segment.includes('/claim/') ? segment.slice(segment.lastIndexOf('/') + 1) : segment;
+    // Keys inside `custom` come from the platform: print only plain identifiers.
+    const safe = /^[A-Za-z0-9_-]{1,64}$/.test(short) ? short : '…';
+    out += out ? `.${safe}` : safe;
+  }
+  return out || 'the token';
+}
+
+const typeNames: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  integer: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'an object',
+};
+
+/** The rule an issue broke, in words built from the schema only (never the received value). */
+function ruleOf(issue: z.ZodIssue): string {
+  switch (issue.code) {
+    case z.ZodIssueCode.invalid_type:
+      return issue.received === 'undefined' ? 'is required' : `must be ${typeNames[issue.expected] ?? issue.expected}`;
+    case z.ZodIssueCode.invalid_literal:
+      return `must be ${JSON.stringify(issue.expected)}`;
+    case z.ZodIssueCode.invalid_enum_value:
+      return `must be one of ${issue.options.map(String).join(', ')}`;
+    case z.ZodIssueCode.invalid_string:
+      return issue.validation === 'url' ? 'must be an absolute URL' : 'is not in the required format';
+    case z.ZodIssueCode.too_small:
+      if (issue.type === 'string') return Number(issue.minimum) <= 1 ? 'must not be empty' : `must be at least ${issue.minimum} characters`;
+      if (issue.type === 'array') return `must list at least ${issue.minimum} value${Number(issue.minimum) === 1 ? '' : 's'}`;
+      return `must be at least ${issue.minimum}`;
+    case z.ZodIssueCode.too_big:
+      if (issue.type === 'string') return `must be at most ${issue.maximum} characters`;
+      if (issue.type === 'array') return `must list at most ${issue.maximum} values`;
+      return `must be at most ${issue.maximum}`;
+    case z.ZodIssueCode.invalid_union:
+      return 'must be a string, number or boolean';
+    case z.ZodIssueCode.custom:
+      return issue.message;
+    default:
+      return 'is invalid';
+  }
+}
+
+/**
+ * Why claims failed validation, for the refusal page and the log: the claim and the rule, e.g.
+ * "deep_linking_settings.data must be a string". Up to three issues.
+ */
+export function describeClaimIssues(error: z.ZodError): string {
+  const issues = error.issues.slice(0, 3).map((issue) => `${claimPath(issue.path)} ${ruleOf(issue)}`);
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return `${issues.join('; ')}${more}`;
 }

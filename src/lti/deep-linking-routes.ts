@@ -4,7 +4,7 @@ import type { Catalog } from '../curriculum/catalog';
 import { BadRequestError, ForbiddenError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
-import { moduleContentItem, signDeepLinkingResponse } from './deep-linking';
+import { canOfferModules, moduleContentItem, signDeepLinkingResponse, type DeepLinkingOffer } from './deep-linking';
 import type { LtiProvider } from './ltijs-adapter';
 import type { ToolUrls } from './tool-configuration';
 
@@ -16,6 +16,21 @@ const selectionSchema = z.object({
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
 });
 
+type DeepLinkingSession = NonNullable<NonNullable<Express.Request['session']['launch']>['deepLinking']>;
+
+/** Sessions from before the accept_* settings were kept get the defaults of that time. */
+function offerOf(settings: DeepLinkingSession): DeepLinkingOffer {
+  return {
+    acceptTypes: settings.acceptTypes ?? ['ltiResourceLink'],
+    acceptLineItem: settings.acceptLineItem,
+    presentationTargets: settings.presentationTargets ?? [],
+  };
+}
+
+const unsupportedMessage = (offer: DeepLinkingOffer): string =>
+  `This place in your LMS accepts only ${offer.acceptTypes.join(', ')} items, but a CoachLTI module needs an LTI resource link ` +
+  '(so coaches sign in and their scores reach the gradebook). Nothing was added.';
+
 /** Deep Linking 2.0: the instructor picks modules; we answer the platform with a signed response. */
 export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvider; urls: ToolUrls }): Router {
   const router = Router();
@@ -25,6 +40,18 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
     const launch = req.session.launch!;
     if (!launch.deepLinking) {
       next(new ForbiddenError('Adding content starts from your LMS ("Add an activity" or "External tool").'));
+      return;
+    }
+    const offer = offerOf(launch.deepLinking);
+    if (!canOfferModules(offer)) {
+      res.render('lti/deep-linking-unsupported', {
+        pageTitle: 'CoachLTI cannot be added here',
+        user: { name: launch.userName },
+        course: { title: launch.courseTitle },
+        roleLabel: 'Faculty',
+        acceptTypes: offer.acceptTypes.join(', '),
+        csrf: csrfToken(req),
+      });
       return;
     }
     res.render('lti/deep-linking', {
@@ -50,6 +77,9 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
       const parsed = selectionSchema.safeParse(req.body);
       if (!parsed.success) throw new BadRequestError('The selection could not be read.');
       const { action, modules } = parsed.data;
+      const offer = offerOf(settings);
+      const supported = canOfferModules(offer);
+      if (action === 'add' && !supported) throw new BadRequestError(unsupportedMessage(offer));
       const chosen = action === 'cancel' ? [] : modules.map((id) => deps.catalog.get(id));
       if (chosen.some((m) => m === undefined)) throw new BadRequestError('Unknown module selected.');
       if (action === 'add' && chosen.length === 0) throw new BadRequestError('Select at least one module, or choose Cancel.');
@@ -57,7 +87,7 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
         throw new BadRequestError('Your LMS accepts one module at a time here. Select one.');
       const signing = await deps.provider.signingKey(launch.issuer, launch.clientId);
       if (!signing) throw new ForbiddenError('This LMS is no longer registered with CoachLTI.');
-      const items = chosen.flatMap((m) => (m ? [moduleContentItem(m, deps.urls.launch)] : []));
+      const items = chosen.flatMap((m) => (m ? [moduleContentItem(m, deps.urls.launch, offer)] : []));
       const jwt = await signDeepLinkingResponse({
         signing,
         platformIssuer: launch.issuer,
@@ -67,6 +97,7 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
         items,
         message:
           items.length === 0 ? 'No CoachLTI module was added.' : `${items.length} CoachLTI module${items.length > 1 ? 's' : ''} added.`,
+        ...(supported ? {} : { errorMessage: unsupportedMessage(offer) }),
       });
       // One response per deep-linking launch.
       req.session.launch = { ...launch, deepLinking: undefined };

@@ -68,7 +68,11 @@ const views: Record<string, RefusalView> = {
     message: 'CoachLTI supports resource link and deep linking launches only.',
   },
   UNSUPPORTED_VERSION: { status: 400, title: 'Launch not supported', message: 'CoachLTI supports LTI version 1.3.0 only.' },
-  INVALID_CLAIMS: { status: 400, title: 'Launch refused', message: 'The launch message is missing information LTI 1.3 requires.' },
+  INVALID_CLAIMS: {
+    status: 400,
+    title: 'Launch refused',
+    message: 'The launch message from your LMS does not follow LTI 1.3.',
+  },
   NONCE_ALREADY_RECEIVED: {
     status: 401,
     title: 'Launch already used',
@@ -92,6 +96,8 @@ const views: Record<string, RefusalView> = {
   },
 };
 
+const fixHint = 'Ask your LMS administrator to check how CoachLTI is configured there.';
+
 export function refusalView(code: string): RefusalView {
   return views[code] ?? { status: 401, title: 'Launch refused', message: 'The launch could not be verified.' };
 }
@@ -102,14 +108,18 @@ export class LaunchRefusal extends AppError {
   readonly code: string;
   readonly title: string;
   constructor(
+    /** A refusal code, for INVALID_CLAIMS followed by ": <claim> <rule>" (see LaunchRefusedError). */
     code: string,
     /** Offered when cookies were blocked: the same login, started again in a top-level window. */
     readonly newWindowUrl?: string,
   ) {
-    const view = refusalView(code);
-    super(view.message);
+    const separator = code.indexOf(': ');
+    const base = separator > 0 ? code.slice(0, separator) : code;
+    const detail = separator > 0 ? code.slice(separator + 2) : undefined;
+    const view = refusalView(base);
+    super(detail && base === 'INVALID_CLAIMS' ? `${view.message.replace(/\.$/, '')}: ${detail}. ${fixHint}` : view.message);
     this.status = view.status;
-    this.code = code;
+    this.code = base;
     this.title = view.title;
   }
 }

@@ -53,6 +53,9 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
             data: ctx.deepLinking.data,
             acceptMultiple: ctx.deepLinking.acceptMultiple,
             title: ctx.deepLinking.title,
+            acceptTypes: ctx.deepLinking.acceptTypes,
+            acceptLineItem: ctx.deepLinking.acceptLineItem,
+            presentationTargets: ctx.deepLinking.presentationTargets,
           }
         : undefined,
     };

@@ -1,6 +1,6 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { idTokenClaimsSchema, type IdTokenClaims } from './claims';
+import { describeClaimIssues, idTokenClaimsSchema, type IdTokenClaims } from './claims';
 import type { JwksCache, PlatformKeySource } from './jwks-cache';
 import type { PlatformRegistry } from './platform-registry';
 
@@ -30,8 +30,9 @@ export class LaunchRefusedError extends Error {
     readonly code: LaunchRefusal,
     readonly detail?: string,
   ) {
-    // ltijs forwards only err.message to its invalid-token handler, so the message is the code.
-    super(code);
+    // ltijs forwards only err.message to its invalid-token handler, so the message is the code, followed for
+    // INVALID_CLAIMS by the claim and the rule (never a value from the token), which the refusal page shows.
+    super(code === 'INVALID_CLAIMS' && detail ? `${code}: ${detail}` : code);
     this.name = 'LaunchRefusedError';
   }
 }
@@ -162,8 +163,7 @@ export function createIdTokenValidator(deps: ValidatorDeps) {
     if (payload[versionClaim] !== '1.3.0') throw new LaunchRefusedError('UNSUPPORTED_VERSION', `version ${String(payload[versionClaim])}`);
     const parsed = idTokenClaimsSchema.safeParse(payload);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new LaunchRefusedError('INVALID_CLAIMS', `${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+      throw new LaunchRefusedError('INVALID_CLAIMS', describeClaimIssues(parsed.error));
     }
     const claims = parsed.data;
 
@@ -193,7 +193,7 @@ function mapJoseError(error: unknown): LaunchRefusedError {
   if (error instanceof joseErrors.JWTExpired) return new LaunchRefusedError('TOKEN_EXPIRED');
   if (error instanceof joseErrors.JWTClaimValidationFailed) {
     if (error.claim === 'iat') return new LaunchRefusedError('IAT_IN_FUTURE');
-    return new LaunchRefusedError('INVALID_CLAIMS', `${error.claim}: ${error.reason}`);
+    return new LaunchRefusedError('INVALID_CLAIMS', `${error.claim} ${error.reason === 'missing' ? 'is required' : 'is invalid'}`);
   }
   if (error instanceof joseErrors.JWKSNoMatchingKey) return new LaunchRefusedError('KID_NOT_FOUND');
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return new LaunchRefusedError('INVALID_SIGNATURE');

@@ -19,7 +19,18 @@ export interface LaunchSession {
   courseTitle: string | undefined;
   resourceLinkId: string | undefined;
   moduleId: string | undefined;
-  deepLinking: { returnUrl: string; data: string | undefined; acceptMultiple: boolean; title: string | undefined } | undefined;
+  deepLinking:
+    | {
+        returnUrl: string;
+        data: string | undefined;
+        acceptMultiple: boolean;
+        title: string | undefined;
+        /** What the platform accepts back (absent in sessions from before these were kept: the defaults apply). */
+        acceptTypes?: string[];
+        acceptLineItem?: boolean;
+        presentationTargets?: string[];
+      }
+    | undefined;
 }
 
 declare module 'express-session' {

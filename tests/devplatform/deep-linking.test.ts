@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import request from 'supertest';
-import type { Shape } from '../../src/devplatform';
+import type { LaunchInput, Shape } from '../../src/devplatform';
 import { authenticate, formFields, registrationOf, seedIds, startHarness, type Harness } from './support';
 
 const dl = (name: string): string => `https://purl.imsglobal.org/spec/lti-dl/claim/${name}`;
@@ -25,7 +25,11 @@ describe('dev platform: deep linking', () => {
   });
 
   /** Runs a deep linking launch for the instructor and returns the id_token claims. */
-  async function deepLinkingRequest(shape: Shape, acceptMultiple = true): Promise<Record<string, unknown>> {
+  async function deepLinkingRequest(
+    shape: Shape,
+    acceptMultiple = true,
+    offer: Pick<LaunchInput, 'acceptTypes' | 'acceptLineItem' | 'acceptTargets'> = {},
+  ): Promise<Record<string, unknown>> {
     const ids = seedIds(shape);
     const login = await h.platform.startLaunch({
       shape,
@@ -33,6 +37,7 @@ describe('dev platform: deep linking', () => {
       contextId: ids.course,
       messageType: 'LtiDeepLinkingRequest',
       acceptMultiple,
+      ...offer,
     });
     const res = await authenticate(h, shape, login.params).expect(200);
     return decodeJwt(formFields(res.text).fields.id_token ?? '');
@@ -180,5 +185,53 @@ describe('dev platform: deep linking', () => {
     await post('canvas', 'garbage').expect(400);
     await request(h.url).post('/dev/platform/canvas/deeplink-return').type('form').send({}).expect(400);
     await post('canvas', await response('canvas', settings, one)).expect(200);
+  });
+
+  test('when accept_* settings are configured, then the id_token carries exactly them (accept_lineitem left out when null)', async () => {
+    const claims = await deepLinkingRequest('moodle', false, { acceptTypes: ['link'], acceptLineItem: null, acceptTargets: ['window'] });
+    const settings = claims[dl('deep_linking_settings')] as Record<string, unknown>;
+    expect(settings).toMatchObject({ accept_types: ['link'], accept_multiple: false, accept_presentation_document_targets: ['window'] });
+    expect(settings).not.toHaveProperty('accept_lineitem');
+    const defaults = (await deepLinkingRequest('moodle'))[dl('deep_linking_settings')];
+    expect(defaults).toMatchObject({ accept_types: ['ltiResourceLink'], accept_lineitem: true, accept_multiple: true });
+  });
+
+  test('when accept_types is ["link"], then an ltiResourceLink item is refused naming accept_types, and an empty answer is accepted', async () => {
+    const settings = (await deepLinkingRequest('canvas', true, { acceptTypes: ['link'] }))[
+      dl('deep_linking_settings')
+    ] as DeepLinkingSettings;
+    const page = await post('canvas', await response('canvas', settings, [{ type: 'ltiResourceLink', title: 'M01' }])).expect(400);
+    expect(page.text).toContain('type ltiResourceLink is not in accept_types (link)');
+    expect(await h.platform.deepLinks(seedIds('canvas').course)).toEqual([]);
+    const empty = await post('canvas', await response('canvas', settings, [])).expect(200);
+    expect(empty.text).toContain('0 links added');
+  });
+
+  test('when accept_lineitem is false, then an item with a lineItem is refused and one without is stored with no column', async () => {
+    const settings = (await deepLinkingRequest('canvas', true, { acceptLineItem: false }))[
+      dl('deep_linking_settings')
+    ] as DeepLinkingSettings;
+    const withLineItem = [{ type: 'ltiResourceLink', title: 'M01', lineItem: { scoreMaximum: 100 } }];
+    const page = await post('canvas', await response('canvas', settings, withLineItem)).expect(400);
+    expect(page.text).toContain('content_items.0.lineItem: accept_lineitem was false');
+    await post('canvas', await response('canvas', settings, [{ type: 'ltiResourceLink', title: 'M01' }])).expect(200);
+    const [link, ...more] = await h.platform.deepLinks(seedIds('canvas').course);
+    expect(more).toEqual([]);
+    expect(link?.lineItemIds).toEqual([]);
+    expect((await h.platform.gradebook(seedIds('canvas').course)).lineItems).toEqual([]);
+  });
+
+  test('when an item asks for a presentation target the platform did not offer, then it is refused; an offered one is accepted', async () => {
+    const settings = (await deepLinkingRequest('moodle', true, { acceptTargets: ['window'] }))[
+      dl('deep_linking_settings')
+    ] as DeepLinkingSettings;
+    const inIframe = [{ type: 'ltiResourceLink', title: 'M01', iframe: { height: 800 } }];
+    const page = await post('moodle', await response('moodle', settings, inIframe)).expect(400);
+    expect(page.text).toContain('content_items.0.iframe: iframe is not in accept_presentation_document_targets (window)');
+    await post(
+      'moodle',
+      await response('moodle', settings, [{ type: 'ltiResourceLink', title: 'M01', window: { targetName: 'x' } }]),
+    ).expect(200);
+    expect(await h.platform.deepLinks(seedIds('moodle').course)).toHaveLength(1);
   });
 });

@@ -3,6 +3,8 @@ import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.wire.message.MongoMessage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -15,13 +17,29 @@ import java.util.List;
  * Usage: java -cp 'lib/*' EmbeddedMongo.java [--port N] [--file path/to/data.mv]
  * Without --file the data lives in memory; with it, in an H2 MVStore file that survives restarts.
  * Prints "LISTENING <port>" once ready and exits when its standard input closes, so it never
- * outlives the Node process that started it.
+ * outlives the Node process that started it. Exit code 3 (with "FILE_LOCKED <path>" on stderr): another
+ * process holds the data file.
  */
 public class EmbeddedMongo {
     /** The MongoDB driver refuses servers that report a wire version older than it supports. */
     static final class ReportedVersion implements MongoVersion {
         @Override public List<Integer> getVersionArray() { return List.of(6, 0, 0); }
         @Override public int getWireVersion() { return 17; }
+    }
+
+    /**
+     * H2 writes its changes to the file about once a second; committing after each message that changed
+     * something means an acknowledged write survives a killed process (reads change nothing, cost nothing).
+     */
+    static final class DurableH2Backend extends H2Backend {
+        DurableH2Backend(String file) { super(file); }
+
+        @Override
+        public Document handleMessage(MongoMessage message) {
+            Document result = super.handleMessage(message);
+            if (getMvStore().hasUnsavedChanges()) commit();
+            return result;
+        }
     }
 
     public static void main(String[] args) throws Exception {
@@ -38,7 +56,16 @@ public class EmbeddedMongo {
         if (file != null) {
             Path path = Path.of(file).toAbsolutePath();
             Files.createDirectories(path.getParent());
-            backend = new H2Backend(path.toString());
+            try {
+                backend = new DurableH2Backend(path.toString());
+            } catch (RuntimeException e) {
+                // H2 locks the file while a process has it open: say so in one line the launcher recognises.
+                if (String.valueOf(e.getMessage()).contains("file is locked")) {
+                    System.err.println("FILE_LOCKED " + path);
+                    System.exit(3);
+                }
+                throw e;
+            }
         } else {
             backend = new MemoryBackend();
         }

@@ -16,8 +16,19 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/** A started mongo-java-server process: its port and pid, and a promise that settles when it exits. */
+export interface EmbeddedProcess extends EmbeddedDatabase {
+  readonly port: number;
+  readonly pid: number;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
 export class EmbeddedDatabaseUnavailableError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** Set when the cause is a missing program (the only case where "install it" is the right advice). */
+    readonly missing?: 'java' | 'maven',
+  ) {
     super(message);
     this.name = 'EmbeddedDatabaseUnavailableError';
   }
@@ -39,7 +50,7 @@ function hasJars(jarsDir: string): boolean {
 export function ensureJars(jarsDir: string = defaultJarsDir): void {
   if (hasJars(jarsDir)) return;
   if (!commandWorks('mvn', ['-v'])) {
-    throw new EmbeddedDatabaseUnavailableError('Maven (mvn) is not installed, so the embedded database jars cannot be fetched');
+    throw new EmbeddedDatabaseUnavailableError('Maven (mvn) is not installed, so the embedded database jars cannot be fetched', 'maven');
   }
   mkdirSync(jarsDir, { recursive: true });
   const result = spawnSync(
@@ -52,6 +63,14 @@ export function ensureJars(jarsDir: string = defaultJarsDir): void {
   }
 }
 
+/** The data file is open in another process (H2 allows one); not a missing-Java problem. */
+export class EmbeddedDatabaseLockedError extends Error {
+  constructor(readonly dataFile: string) {
+    super(`the embedded database file ${dataFile} is locked by another process`);
+    this.name = 'EmbeddedDatabaseLockedError';
+  }
+}
+
 export interface StartOptions {
   /** H2 file for persistent data; omit for an in-memory database. */
   dataFile?: string;
@@ -60,9 +79,9 @@ export interface StartOptions {
   startTimeoutMs?: number;
 }
 
-export async function startMongoJavaServer(options: StartOptions = {}): Promise<EmbeddedDatabase> {
+export async function startMongoJavaServer(options: StartOptions = {}): Promise<EmbeddedProcess> {
   if (!commandWorks('java', ['-version'])) {
-    throw new EmbeddedDatabaseUnavailableError('Java is not installed');
+    throw new EmbeddedDatabaseUnavailableError('Java is not installed', 'java');
   }
   const jarsDir = options.jarsDir ?? defaultJarsDir;
   ensureJars(jarsDir);
@@ -76,15 +95,21 @@ export async function startMongoJavaServer(options: StartOptions = {}): Promise<
   ];
   if (options.dataFile) args.push('--file', options.dataFile);
   const child = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  const port = await waitForPort(child, options.startTimeoutMs ?? 60_000);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  const port = await waitForPort(child, options.startTimeoutMs ?? 60_000, options.dataFile);
   return {
     uri: `mongodb://127.0.0.1:${port}`,
     description: options.dataFile ? `embedded mongo-java-server, data in ${options.dataFile}` : 'embedded mongo-java-server, in memory',
+    port,
+    pid: child.pid ?? 0,
+    exited,
     stop: () => stopChild(child),
   };
 }
 
-function waitForPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+function waitForPort(child: ChildProcess, timeoutMs: number, dataFile: string | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -104,6 +129,10 @@ function waitForPort(child: ChildProcess, timeoutMs: number): Promise<number> {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
+      if (code === 3 && dataFile && stderr.includes('FILE_LOCKED')) {
+        reject(new EmbeddedDatabaseLockedError(dataFile));
+        return;
+      }
       reject(new EmbeddedDatabaseUnavailableError(`mongo-java-server exited (code ${code}) before it was ready: ${stderr.trim()}`));
     });
   });

@@ -27,8 +27,8 @@ async function main(): Promise<void> {
     framework: () => competencies.loadFramework(),
     logger,
     options: {
-      ...(process.env.PASSBACK_BASE_BACKOFF_MS ? { baseBackoffMs: Number(process.env.PASSBACK_BASE_BACKOFF_MS) } : {}),
-      ...(process.env.PASSBACK_LEASE_MS ? { leaseMs: Number(process.env.PASSBACK_LEASE_MS) } : {}),
+      baseBackoffMs: config.passbackBaseBackoffMs,
+      leaseMs: config.passbackLeaseMs,
       idlePollMs: 200,
     },
   });
