@@ -17,6 +17,8 @@ import { createModuleStore } from './curriculum/module-store';
 import { createAssessmentService, type AssessmentService } from './assessment/assessment-service';
 import { createAttemptRepository } from './assessment/attempt-repository';
 import { createScoreRepository } from './assessment/score-repository';
+import { createScoreSweeper, type ScoreSweeper, type SweeperOptions } from './assessment/score-sweeper';
+import { createFaultPoint } from './shared/fault-points';
 import { createEventBus, type EventBus } from './shared/events';
 import { createLineItemService } from './grading/line-items';
 import { createOutbox, type Outbox } from './grading/outbox';
@@ -53,7 +55,15 @@ export interface StartOptions {
   listenPort?: number;
   logger?: Logger;
   /** Knobs tests and benchmarks turn; production uses the defaults. */
-  tuning?: { rosterPageSize?: number; worker?: Partial<WorkerOptions>; startWorker?: boolean; platformTimeoutMs?: number };
+  tuning?: {
+    rosterPageSize?: number;
+    worker?: Partial<WorkerOptions>;
+    startWorker?: boolean;
+    platformTimeoutMs?: number;
+    sweeper?: Partial<SweeperOptions>;
+    /** Clock of score computations (tests move it back). */
+    now?: () => Date;
+  };
 }
 
 export interface RunningServer {
@@ -69,6 +79,7 @@ export interface RunningServer {
   readonly events: EventBus;
   readonly outbox: Outbox;
   readonly worker: PassbackWorker;
+  readonly sweeper: ScoreSweeper;
   readonly grading: GradingAdmin;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
@@ -106,6 +117,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const events = createEventBus();
   const moduleStore = createModuleStore(connection, logger);
   const scores = createScoreRepository(connection);
+  const fault = createFaultPoint(config.faultPoint);
+  if (config.faultPoint) logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
   const assessment = createAssessmentService({
     attempts: createAttemptRepository(connection),
     scores,
@@ -114,7 +127,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     records,
     events,
     logger,
+    fault,
+    now: options.tuning?.now,
   });
+  const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
   const onRefused = createRefusalHandler(loginAttempts, urls);
   const validator = createIdTokenValidator({
     jwks: new JwksCache(),
@@ -143,8 +159,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     lineItems,
     records,
     framework: () => competencies.loadFramework(),
+    settings: gradingSettings,
     logger,
     options: options.tuning?.worker,
+    fault,
   });
   events.subscribe('competencyScoresChanged', async (event) => {
     if ((await passback.onScoresChanged(event)) > 0) worker.nudge();
@@ -222,6 +240,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await devPlatform.registerWithTool();
     }
     if (options.tuning?.startWorker ?? config.passbackWorker) worker.start();
+    // Scores owed from before a crash are recomputed and queued before we call ourselves ready.
+    state.reason = 'starting: settling owed scores';
+    await sweeper.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -240,6 +261,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ready.catch(() => undefined);
+      await sweeper.stop();
       await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
@@ -261,6 +283,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     events,
     outbox,
     worker,
+    sweeper,
     grading,
     devPlatform,
     ready,

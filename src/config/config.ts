@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { faultPointNames, type FaultPointName } from '../shared/fault-points';
 import { fromRoot } from '../shared/paths';
 
 /** Thrown when the environment cannot produce a valid configuration; main prints its one-line message. */
@@ -39,6 +40,7 @@ const envSchema = z.object({
   LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
   PASSBACK_WORKER: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   DB_CONNECT_TIMEOUT_MS: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(100).max(120000).default(5000)),
+  COACHLTI_FAULT_POINT: z.preprocess(emptyAsUndefined, z.enum(faultPointNames).optional()),
 });
 
 export interface Config {
@@ -64,6 +66,8 @@ export interface Config {
   readonly passbackWorker: boolean;
   /** The built-in test platform at /dev/platform (never in production). */
   readonly devPlatformEnabled: boolean;
+  /** Test only: the named step at which the process kills itself (crash-recovery tests). */
+  readonly faultPoint: FaultPointName | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -108,6 +112,8 @@ export function loadConfig(env: Env = process.env): Config {
     ltiKey ??= dev.LTI_KEY;
     sessionSecret ??= dev.SESSION_SECRET;
   }
+  if (isProduction && e.COACHLTI_FAULT_POINT)
+    throw new ConfigError('Invalid configuration: COACHLTI_FAULT_POINT is for tests and must not be set in production');
   const toolUrl = (e.TOOL_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   return Object.freeze({
     env: e.NODE_ENV,
@@ -126,5 +132,6 @@ export function loadConfig(env: Env = process.env): Config {
     dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? !isProduction,
     devPlatformEnabled: !isProduction,
     passbackWorker: e.PASSBACK_WORKER,
+    faultPoint: e.COACHLTI_FAULT_POINT,
   });
 }

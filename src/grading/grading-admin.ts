@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AssessmentService } from '../assessment/assessment-service';
 import type { ScoreRepository } from '../assessment/score-repository';
 import type { LaunchRecords } from '../courses/launch-records';
+import { nextLink } from '../lti/nrps';
 import { PlatformRequestError, scopes, type PlatformClient } from '../lti/platform-client';
 import type { LineItemService } from './line-items';
 import type { LedgerFilter, Outbox, OutboxEntry, OutboxStatus } from './outbox';
@@ -73,12 +74,16 @@ export function createGradingAdmin(deps: {
       }
       const rows: ReconcileRow[] = [];
       for (const [competencyId, lineItemUrl] of columns) {
-        const res = await deps.client.request(course, [scopes.resultReadonly], serviceUrl(lineItemUrl, 'results'), {
-          headers: { Accept: resultContainerType },
-        });
-        const text = await res.text();
-        if (!res.ok) throw new PlatformRequestError(`results request failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
-        const results = z.array(resultSchema).parse(JSON.parse(text));
+        const results: z.infer<typeof resultSchema>[] = [];
+        // Every page (Link: rel="next"), or learners on later pages would show as missing in the LMS.
+        let url: string | undefined = serviceUrl(lineItemUrl, 'results');
+        for (let page = 0; url && page < 1000; page += 1) {
+          const res = await deps.client.request(course, [scopes.resultReadonly], url, { headers: { Accept: resultContainerType } });
+          const text = await res.text();
+          if (!res.ok) throw new PlatformRequestError(`results request failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
+          results.push(...z.array(resultSchema).parse(JSON.parse(text)));
+          url = nextLink(res.headers.get('link'));
+        }
         const seen = new Set<string>();
         for (const r of results) {
           seen.add(r.userId);
