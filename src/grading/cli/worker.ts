@@ -4,6 +4,7 @@ import { createLaunchRecords } from '../../courses/launch-records';
 import { openToolContext } from '../../lti/cli/tool-context';
 import { createPlatformClient } from '../../lti/platform-client';
 import { createLogger } from '../../shared/logger';
+import { createCourseGradingSettings } from '../course-settings';
 import { createLineItemService } from '../line-items';
 import { createOutbox } from '../outbox';
 import { createPassbackWorker } from '../passback-worker';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     lineItems: createLineItemService({ connection, client }),
     records: createLaunchRecords(connection),
     framework: () => competencies.loadFramework(),
+    settings: createCourseGradingSettings(connection),
     logger,
     options: {
       ...(process.env.PASSBACK_BASE_BACKOFF_MS ? { baseBackoffMs: Number(process.env.PASSBACK_BASE_BACKOFF_MS) } : {}),
