@@ -30,6 +30,7 @@ import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase }
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
 import { migrateUp } from './db/migrations';
 import { createDevPlatform, type DevPlatform } from './devplatform';
+import { createAuditLog } from './admin/audit-log';
 import { courseRoutes } from './faculty/course-routes';
 import { reflectionRoutes } from './faculty/reflection-routes';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
@@ -205,7 +206,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       deepLinkingRoutes({ catalog, provider: lti, urls }),
       trainingRoutes({ catalog, assessment, competencies }),
       moduleRoutes({ catalog, assessment }),
-      courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
+      courseRoutes({
+        records,
+        roster,
+        catalog,
+        grading,
+        settings: gradingSettings,
+        competencies,
+        assessment,
+        lineItems,
+        audit: createAuditLog(connection),
+      }),
       reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),

@@ -9,7 +9,8 @@ export type AuditAction =
   | 'passback.retry-all-failed'
   | 'passback.resync'
   | 'passback.reconcile'
-  | 'passback.export';
+  | 'passback.export'
+  | 'passback.remove-columns';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -21,6 +22,7 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'passback.resync': 'Resynced a course',
   'passback.reconcile': 'Reconciled a course with the LMS',
   'passback.export': 'Exported the ledger (CSV)',
+  'passback.remove-columns': 'Removed gradebook columns from the LMS',
 };
 
 export interface AuditEntry {

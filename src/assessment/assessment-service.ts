@@ -4,7 +4,7 @@ import type { ModuleFile, RubricLevel } from '../curriculum/content-schema';
 import type { ModuleStore } from '../curriculum/module-store';
 import type { LaunchRecords } from '../courses/launch-records';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
-import type { EventBus } from '../shared/events';
+import type { EventBus, ScoreCause } from '../shared/events';
 import type { Logger } from '../shared/logger';
 import { noFaultPoint, type FaultPoint } from '../shared/fault-points';
 import type { Attempt, AttemptRepository, OwedMark, StoredAnswer } from './attempt-repository';
@@ -73,7 +73,7 @@ export function createAssessmentService(deps: AssessmentDeps) {
     return module;
   }
 
-  type Cause = 'module-completed' | 'faculty-rating' | 'resync';
+  type Cause = ScoreCause;
 
   /**
    * Recomputes a learner's course scores and publishes them (the passback handler writes the outbox).
@@ -151,7 +151,7 @@ export function createAssessmentService(deps: AssessmentDeps) {
       ? 'module-completed'
       : owed.length > 0
         ? 'faculty-rating'
-        : 'resync';
+        : (request?.kind ?? 'resync');
     const snapshot = await computeAndPublish(userId, courseId, cause, causeAttempt);
     for (const o of owed) await deps.attempts.clearOwed(o.attemptId, o.mark.token);
     if (request && courseId) await deps.scores.clearRequest(userId, courseId, request.token);
@@ -170,10 +170,12 @@ export function createAssessmentService(deps: AssessmentDeps) {
   const owedMark = (kind: OwedMark['kind']): OwedMark => ({ token: randomUUID(), at: now(), kind });
 
   /** Asks for a recompute (resync, a column switched on): one durable write, then settles it. */
-  async function recompute(coach: Pick<Coach, 'userId' | 'courseId'> & Partial<Coach>, cause: { kind: 'resync' }): Promise<ScoreSnapshot | null> {
+  async function recompute(
+    coach: Pick<Coach, 'userId' | 'courseId'> & Partial<Coach>,
+    cause: { kind: 'resync' | 'backfill' },
+  ): Promise<ScoreSnapshot | null> {
     if (!coach.courseId) return null;
-    await deps.scores.requestRecompute(coach.userId, coach.courseId, randomUUID(), now());
-    void cause;
+    await deps.scores.requestRecompute(coach.userId, coach.courseId, { token: randomUUID(), at: now(), kind: cause.kind });
     return settle(coach.userId, coach.courseId);
   }
 

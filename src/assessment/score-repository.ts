@@ -27,13 +27,14 @@ export interface RecomputeRequest {
   courseId: string;
   token: string;
   at: Date;
+  kind: 'resync' | 'backfill';
 }
 
 export interface ScoreRepository {
   /** Next value of the learner × course sequence ($inc on one counter document). */
   nextVersion(userId: string, courseId: string | null): Promise<number>;
   /** Marks a recompute owed (one write); the sweeper does it if the caller dies. */
-  requestRecompute(userId: string, courseId: string, token: string, at: Date): Promise<void>;
+  requestRecompute(userId: string, courseId: string, mark: { token: string; at: Date; kind: RecomputeRequest['kind'] }): Promise<void>;
   listRequests(markedBefore: Date, limit: number): Promise<RecomputeRequest[]>;
   findRequest(userId: string, courseId: string): Promise<RecomputeRequest | null>;
   clearRequest(userId: string, courseId: string, token: string): Promise<void>;
@@ -82,7 +83,7 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     userId: string;
     courseId: string | null;
     value: number;
-    request?: { token: string; at: Date } | null;
+    request?: { token: string; at: Date; kind?: RecomputeRequest['kind'] } | null;
   }
   const sequences: Model<SequenceDoc> =
     (connection.models.ScoreSequence as Model<SequenceDoc> | undefined) ??
@@ -95,7 +96,9 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     );
   const seqId = (userId: string, courseId: string | null): string => `${userId}|${courseId ?? '-'}`;
   const toRequest = (d: SequenceDoc): RecomputeRequest | null =>
-    d.request && d.courseId ? { userId: d.userId, courseId: d.courseId, token: d.request.token, at: d.request.at } : null;
+    d.request && d.courseId
+      ? { userId: d.userId, courseId: d.courseId, token: d.request.token, at: d.request.at, kind: d.request.kind ?? 'resync' }
+      : null;
   /** Upsert by _id; two first writers racing: the loser retries as an update. */
   async function upsertSequence(userId: string, courseId: string | null, update: Record<string, unknown>): Promise<SequenceDoc> {
     for (let attempt = 0; ; attempt += 1) {
@@ -126,8 +129,12 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     async nextVersion(userId, courseId) {
       return (await upsertSequence(userId, courseId, { $inc: { value: 1 } })).value;
     },
-    async requestRecompute(userId, courseId, token, at) {
-      await upsertSequence(userId, courseId, { $set: { request: { token, at } } });
+    async requestRecompute(userId, courseId, mark) {
+      // A pending resync is not downgraded to a backfill (a resync sends more).
+      const doc = await sequences.findById(seqId(userId, courseId)).lean<SequenceDoc>();
+      const existing = doc ? toRequest(doc) : null;
+      const kind = existing?.kind === 'resync' ? 'resync' : mark.kind;
+      await upsertSequence(userId, courseId, { $set: { request: { token: mark.token, at: mark.at, kind } } });
     },
     async listRequests(markedBefore, limit) {
       const docs = await sequences

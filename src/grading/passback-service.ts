@@ -53,7 +53,7 @@ export function createPassbackService(deps: {
         userName: user.name,
         version,
         // Canvas: a resync must not create a new submission attempt.
-        newSubmission: options.newSubmission ?? event.cause.kind !== 'resync',
+        newSubmission: options.newSubmission ?? !(event.cause.kind === 'resync' || event.cause.kind === 'backfill'),
       };
       const entries: EnqueueInput[] = event.scores
         .filter((s) => !disabled.has(s.competencyId))

@@ -3,13 +3,16 @@
  * parts that react (grade passback consumes competencyScoresChanged). In-process, awaited, in order: a
  * handler's failure reaches the publisher, which then leaves its "scores owed" mark for the sweeper.
  */
+/** `resync` sends every column again; `backfill` (a column switched on) only what the LMS does not have yet. */
+export type ScoreCause = 'module-completed' | 'faculty-rating' | 'resync' | 'backfill';
+
 export interface CompetencyScoresChanged {
   type: 'competencyScoresChanged';
   platform: { issuer: string; clientId: string; deploymentId: string };
   context: { courseId: string; contextId: string };
   user: { userId: string; sub: string };
-  /** Why the scores changed (a completed module, a faculty rating, a resync). */
-  cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; moduleId?: string; attemptId?: string };
+  /** Why the scores changed (a completed module, a faculty rating, a resync, a column switched on). */
+  cause: { kind: ScoreCause; moduleId?: string; attemptId?: string };
   scores: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }[];
   /**
    * The score of every module completed in the course that has a resource link there (whatever route the
