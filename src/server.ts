@@ -119,7 +119,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const moduleStore = createModuleStore(connection, logger);
   const scores = createScoreRepository(connection);
   const fault = createFaultPoint(config.faultPoint);
-  if (config.faultPoint) logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
+  if (config.faultPoint)
+    logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
   const assessment = createAssessmentService({
     attempts: createAttemptRepository(connection),
     scores,

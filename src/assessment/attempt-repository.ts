@@ -228,7 +228,7 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
     },
     async listOwed(markedBefore, limit) {
       const docs = await model
-        .find({ 'scoresOwed.at': { $lt: markedBefore } })
+        .find({ 'scoresOwed.at': { $lte: markedBefore } })
         .sort({ 'scoresOwed.at': 1 })
         .limit(limit)
         .lean<AttemptDoc[]>();

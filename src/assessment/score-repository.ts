@@ -104,7 +104,11 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     for (let attempt = 0; ; attempt += 1) {
       try {
         const doc = await sequences
-          .findOneAndUpdate({ _id: seqId(userId, courseId) }, { ...update, $setOnInsert: { userId, courseId } }, { upsert: true, new: true })
+          .findOneAndUpdate(
+            { _id: seqId(userId, courseId) },
+            { ...update, $setOnInsert: { userId, courseId } },
+            { upsert: true, new: true },
+          )
           .lean<SequenceDoc>();
         if (!doc) throw new Error('sequence upsert returned nothing');
         return doc;
@@ -138,7 +142,7 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     },
     async listRequests(markedBefore, limit) {
       const docs = await sequences
-        .find({ 'request.at': { $lt: markedBefore } })
+        .find({ 'request.at': { $lte: markedBefore } })
         .sort({ 'request.at': 1 })
         .limit(limit)
         .lean<SequenceDoc[]>();

@@ -15,7 +15,11 @@ export const defaultSweeperOptions: SweeperOptions = { intervalMs: 30_000, grace
  * resync request) and the outbox write, or after that write failed. Runs once at start-up (every mark,
  * whatever its age) and then on an interval. Settling twice is harmless: versions order the results.
  */
-export function createScoreSweeper(deps: { assessment: Pick<AssessmentService, 'sweepOwed'>; logger: Logger; options?: Partial<SweeperOptions> }) {
+export function createScoreSweeper(deps: {
+  assessment: Pick<AssessmentService, 'sweepOwed'>;
+  logger: Logger;
+  options?: Partial<SweeperOptions>;
+}) {
   const options = { ...defaultSweeperOptions, ...deps.options };
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;

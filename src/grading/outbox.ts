@@ -70,7 +70,11 @@ export interface LedgerFilter {
   skip?: number;
 }
 
-export function outboxKey(courseId: string, userId: string, target: { kind: string; id: string; lineItemUrl?: string | undefined }): string {
+export function outboxKey(
+  courseId: string,
+  userId: string,
+  target: { kind: string; id: string; lineItemUrl?: string | undefined },
+): string {
   // A module may be linked twice in a course with two line items: each is its own column.
   const column = target.kind === 'module' && target.lineItemUrl ? `@${target.lineItemUrl}` : '';
   return `${courseId}|${userId}|${target.kind}:${target.id}${column}`;
@@ -143,10 +147,7 @@ export function createOutbox(connection: Connection) {
           updatedAt: now,
         };
         if (existing) {
-          const updated = await model.updateOne(
-            { _id: existing._id, version: existing.version },
-            { $set: set, $unset: { reason: 1 } },
-          );
+          const updated = await model.updateOne({ _id: existing._id, version: existing.version }, { $set: set, $unset: { reason: 1 } });
           if (updated.modifiedCount === 1) return 'queued';
           continue;
         }

@@ -94,7 +94,9 @@ export function createPassbackWorker(deps: {
     const competency = framework.domains.flatMap((d) => d.competencies).find((c) => c.id === entry.target.id);
     if (!competency) throw new PlatformRequestError(`unknown competency ${entry.target.id}`, 404, '');
     // Only enabled columns are ever created.
-    const enabled = framework.domains.flatMap((d) => d.competencies.map((c) => ({ id: c.id, name: c.name }))).filter((c) => !disabled.has(c.id));
+    const enabled = framework.domains
+      .flatMap((d) => d.competencies.map((c) => ({ id: c.id, name: c.name })))
+      .filter((c) => !disabled.has(c.id));
     const map = await deps.lineItems.ensure(course, enabled);
     const url = map.get(competency.id);
     if (!url) throw new PlatformRequestError(`no line item for ${competency.id}`, 404, '');
@@ -123,7 +125,10 @@ export function createPassbackWorker(deps: {
           ? undefined
           : Math.round((mine.resultScore / (mine.resultMaximum ?? scoreMaximum)) * scoreMaximum * 100) / 100;
       if (lms !== undefined && Math.abs(lms - entry.score.scoreGiven) < 0.005)
-        return { kind: 'sent', confirmed: `confirmed: the LMS already holds this score (${lms}) from an earlier try (HTTP 409/400 on the repeat)` };
+        return {
+          kind: 'sent',
+          confirmed: `confirmed: the LMS already holds this score (${lms}) from an earlier try (HTTP 409/400 on the repeat)`,
+        };
       return {
         kind: 'superseded',
         reason: `the LMS holds ${lms ?? 'no score'}${mine?.timestamp ? ` (timestamp ${mine.timestamp})` : ''}, ours is ${entry.score.scoreGiven} (timestamp ${entry.score.timestamp})`,
