@@ -147,7 +147,6 @@ export function createPassbackWorker(deps: {
       const course = await deps.records.findCourse(entry.courseId);
       if (!course) throw new PlatformRequestError('the course is unknown', 404, '');
       const lineItemUrl = await resolveLineItem(entry, course);
-      fault('mid-send');
       const res = await deps.client.request({ ...entry, agsScopes: course.agsScopes }, [scopes.score], serviceUrl(lineItemUrl, 'scores'), {
         method: 'POST',
         headers: { 'Content-Type': scoreContentType },
@@ -161,6 +160,8 @@ export function createPassbackWorker(deps: {
         ),
       });
       const text = await res.text();
+      // The LMS has answered but nothing is recorded yet: the repeat after a crash must not raise a false alarm.
+      fault('mid-send');
       httpStatus = res.status;
       excerpt = text.replace(/\s+/g, ' ').slice(0, 300);
       outcome = classifyResponse(res.status, text, res.headers.get('retry-after'), now());
