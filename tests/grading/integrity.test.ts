@@ -373,4 +373,30 @@ describe('passback ordering and recovery', () => {
     expect(e1.status).toBe('superseded');
     expect(e1.reason).toMatch(/the LMS holds 66 .*ours is 50/);
   });
+
+  test('when two first enqueues race, then the higher version wins; when a pending entry is replaced, its 72 h window keeps its start', async () => {
+    const { entry } = await scoreCourse(server, 'canvas');
+    await server.worker.stop();
+    try {
+      const at = new Date(Date.now() - 5_000);
+      const older = { ...entry(2, 'C3.1', 10, at), version: 1 };
+      const newer = { ...entry(2, 'C3.1', 20, at), version: 2 };
+      const outcomes = await Promise.all([server.outbox.enqueue(newer, new Date()), server.outbox.enqueue(older, new Date())]);
+      // Whichever insert lands first, the loser's duplicate-key error is retried as a compare-and-set update.
+      expect(outcomes).toContain('queued');
+      const [stored] = await server.outbox.list({ userId: newer.userId, target: 'C3.1' });
+      expect({ version: stored!.version, score: stored!.score.scoreGiven }).toEqual({ version: 2, score: 20 });
+
+      const firstQueuedAt = stored!.firstQueuedAt.getTime();
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await server.outbox.enqueue({ ...entry(2, 'C3.1', 30, at), version: 3 }, new Date())).toBe('queued');
+      const [replaced] = await server.outbox.list({ userId: newer.userId, target: 'C3.1' });
+      expect(replaced!.firstQueuedAt.getTime()).toBe(firstQueuedAt);
+      // Same proposed timestamp (clock did not move): the stored one still increases.
+      expect(Date.parse(replaced!.score.timestamp)).toBeGreaterThan(Date.parse(stored!.score.timestamp));
+    } finally {
+      server.worker.start();
+    }
+    await drained(server);
+  });
 });
