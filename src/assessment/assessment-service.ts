@@ -250,7 +250,11 @@ export function createAssessmentService(deps: AssessmentDeps) {
     /** Finishes the attempt (all items answered) and recomputes scores; finishing twice changes nothing. */
     async complete(coach: Coach, attemptId: string): Promise<Attempt> {
       const attempt = await ownAttempt(coach, attemptId);
-      if (attempt.status === 'completed') return attempt;
+      if (attempt.status === 'completed') {
+        // Finish pressed again (e.g. after a crash): pay anything still owed right away.
+        await settleNow(coach.userId, coach.courseId);
+        return attempt;
+      }
       const module = await moduleOf(attempt);
       const missing = module.items.filter((i) => !attempt.answers.some((a) => a.itemId === i.id));
       if (missing.length > 0) throw new BadRequestError(`Answer every question before finishing (${missing.length} left).`);
