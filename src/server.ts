@@ -19,6 +19,8 @@ import { createModuleStore } from './curriculum/module-store';
 import { createAssessmentService, type AssessmentService } from './assessment/assessment-service';
 import { createAttemptRepository } from './assessment/attempt-repository';
 import { createScoreRepository } from './assessment/score-repository';
+import { createScoreSweeper, type ScoreSweeper, type SweeperOptions } from './assessment/score-sweeper';
+import { createFaultPoint } from './shared/fault-points';
 import { createEventBus, type EventBus } from './shared/events';
 import { createLineItemService } from './grading/line-items';
 import { createOutbox, type Outbox } from './grading/outbox';
@@ -32,6 +34,7 @@ import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase }
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
 import { migrateUp } from './db/migrations';
 import { createDevPlatform, type DevPlatform } from './devplatform';
+import { createAuditLog } from './admin/audit-log';
 import { courseRoutes } from './faculty/course-routes';
 import { reflectionRoutes } from './faculty/reflection-routes';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
@@ -71,6 +74,9 @@ export interface StartOptions {
     jobs?: Partial<JobRunnerOptions>;
     /** Run background jobs (resync, reconcile) here; defaults to where the passback worker runs. */
     startJobRunner?: boolean;
+    sweeper?: Partial<SweeperOptions>;
+    /** Clock of score computations (tests move it back). */
+    now?: () => Date;
   };
 }
 
@@ -87,6 +93,7 @@ export interface RunningServer {
   readonly events: EventBus;
   readonly outbox: Outbox;
   readonly worker: PassbackWorker;
+  readonly sweeper: ScoreSweeper;
   readonly grading: GradingAdmin;
   readonly jobRunner: JobRunner;
   /** The built-in test platform (development and test only). */
@@ -127,6 +134,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const events = createEventBus();
   const moduleStore = createModuleStore(connection, logger);
   const scores = createScoreRepository(connection);
+  const fault = createFaultPoint(config.faultPoint);
+  if (config.faultPoint)
+    logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
   const assessment = createAssessmentService({
     attempts: createAttemptRepository(connection),
     scores,
@@ -135,7 +145,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     records,
     events,
     logger,
+    fault,
+    now: options.tuning?.now,
   });
+  const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
   const onRefused = createRefusalHandler(loginAttempts, urls);
   const validator = createIdTokenValidator({
     jwks: new JwksCache(),
@@ -175,8 +188,10 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     lineItems,
     records,
     framework: () => competencies.loadFramework(),
+    settings: gradingSettings,
     logger,
     options: { baseBackoffMs: config.passbackBaseBackoffMs, leaseMs: config.passbackLeaseMs, ...options.tuning?.worker },
+    fault,
   });
   events.subscribe('competencyScoresChanged', async (event) => {
     if ((await passback.onScoresChanged(event)) > 0) worker.nudge();
@@ -230,7 +245,17 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       deepLinkingRoutes({ catalog, provider: lti, urls }),
       trainingRoutes({ catalog, assessment, competencies }),
       moduleRoutes({ catalog, assessment }),
-      courseRoutes({ records, roster, catalog, grading, settings: gradingSettings, competencies }),
+      courseRoutes({
+        records,
+        roster,
+        catalog,
+        grading,
+        settings: gradingSettings,
+        competencies,
+        assessment,
+        lineItems,
+        audit: createAuditLog(connection),
+      }),
       reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
@@ -267,6 +292,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }
     if (options.tuning?.startWorker ?? config.passbackWorker) worker.start();
     if (options.tuning?.startJobRunner ?? options.tuning?.startWorker ?? config.passbackWorker) jobRunner.start();
+    // Scores owed from before a crash are recomputed and queued before we call ourselves ready.
+    state.reason = 'starting: settling owed scores';
+    await sweeper.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -286,6 +314,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ready.catch(() => undefined);
       await jobRunner.stop();
+      await sweeper.stop();
       await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
@@ -307,6 +336,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     events,
     outbox,
     worker,
+    sweeper,
     grading,
     jobRunner,
     devPlatform,

@@ -16,7 +16,8 @@ export type AuditAction =
   | 'platform.approve'
   | 'platform.reject'
   | 'platform.activate'
-  | 'platform.deactivate';
+  | 'platform.deactivate'
+  | 'passback.remove-columns';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -34,6 +35,7 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'platform.reject': 'Rejected a platform registration',
   'platform.activate': 'Activated a platform',
   'platform.deactivate': 'Deactivated a platform',
+  'passback.remove-columns': 'Removed gradebook columns from the LMS',
 };
 
 export interface AuditEntry {

@@ -1,13 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../curriculum/catalog';
 import type { ModuleFile, RubricLevel } from '../curriculum/content-schema';
 import type { ModuleStore } from '../curriculum/module-store';
 import type { LaunchRecords } from '../courses/launch-records';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
-import type { EventBus } from '../shared/events';
+import type { EventBus, ScoreCause } from '../shared/events';
 import type { Logger } from '../shared/logger';
-import type { Attempt, AttemptRepository, StoredAnswer } from './attempt-repository';
+import { noFaultPoint, type FaultPoint } from '../shared/fault-points';
+import type { Attempt, AttemptRepository, OwedMark, StoredAnswer } from './attempt-repository';
 import type { ScoreRepository, ScoreSnapshot } from './score-repository';
-import { attemptScore, courseCompetencyScores, type Answer, type CompletedAttempt } from './scoring';
+import { attemptScore, countingAttempts, courseCompetencyScores, type Answer, type CompletedAttempt } from './scoring';
 
 /** Who is working, from the launch session. */
 export interface Coach {
@@ -33,6 +35,8 @@ export interface AssessmentDeps {
   events: EventBus;
   logger: Logger;
   now?: () => Date;
+  /** Test-only crash points (COACHLTI_FAULT_POINT). */
+  fault?: FaultPoint;
 }
 
 function toScoringAnswers(answers: readonly StoredAnswer[]): Answer[] {
@@ -46,6 +50,7 @@ function toScoringAnswers(answers: readonly StoredAnswer[]): Answer[] {
 /** Use cases of the coach's work: start, answer, move on, finish, and the scores that follow. */
 export function createAssessmentService(deps: AssessmentDeps) {
   const now = deps.now ?? (() => new Date());
+  const fault = deps.fault ?? noFaultPoint;
 
   async function moduleOf(attempt: Attempt): Promise<ModuleFile> {
     const module = await deps.modules.get(attempt.moduleId, attempt.moduleVersion);
@@ -68,52 +73,52 @@ export function createAssessmentService(deps: AssessmentDeps) {
     return module;
   }
 
-  /** Recomputes the coach's course scores from every completed attempt, stores them and publishes the event. */
-  async function recompute(
-    coach: Coach,
-    cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; attempt?: Attempt },
-  ): Promise<ScoreSnapshot> {
-    const completed = await deps.attempts.listCompletedForUser(coach.userId, coach.courseId);
-    const scoring: CompletedAttempt[] = [];
+  type Cause = ScoreCause;
+
+  /**
+   * Recomputes a learner's course scores and publishes them (the passback handler writes the outbox).
+   * The version is taken from the database before the attempts are read, so a later version always saw
+   * at least the data an earlier one saw, whatever the clocks say.
+   */
+  async function computeAndPublish(userId: string, courseId: string | null, cause: Cause, causeAttempt?: Attempt): Promise<ScoreSnapshot> {
+    const version = await deps.scores.nextVersion(userId, courseId);
+    const completed = await deps.attempts.listCompletedForUser(userId, courseId);
+    const scoring: (CompletedAttempt & { attempt: Attempt })[] = [];
     for (const attempt of completed) {
       scoring.push({
         moduleId: attempt.moduleId,
         module: await moduleOf(attempt),
         completedAt: attempt.completedAt ?? attempt.startedAt,
         answers: toScoringAnswers(attempt.answers),
+        attempt,
       });
     }
     const computedAt = now();
-    const snapshot: ScoreSnapshot = { userId: coach.userId, courseId: coach.courseId, scores: courseCompetencyScores(scoring), computedAt };
+    const snapshot: ScoreSnapshot = { userId, courseId, scores: courseCompetencyScores(scoring), computedAt, version };
     await deps.scores.save(snapshot);
+    fault('after-score-save');
 
-    const [user, course] = await Promise.all([
-      deps.records.findUser(coach.userId),
-      coach.courseId ? deps.records.findCourse(coach.courseId) : null,
-    ]);
+    const [user, course] = await Promise.all([deps.records.findUser(userId), courseId ? deps.records.findCourse(courseId) : null]);
     if (!user || !course) return snapshot; // No LMS course: nothing to send anywhere.
-    let moduleScore;
-    if (cause.attempt) {
-      const link = coach.resourceLinkId ? await deps.records.findResourceLink(coach.resourceLinkId) : null;
-      const counted = scoring.find(
-        (s) => s.moduleId === cause.attempt?.moduleId && s.completedAt.getTime() === cause.attempt.completedAt?.getTime(),
-      );
-      if (counted && link?.moduleId === cause.attempt.moduleId) {
-        moduleScore = {
-          moduleId: cause.attempt.moduleId,
-          resourceLinkId: link.resourceLinkId,
-          lineItemUrl: link.lineItemUrl,
-          score: Math.round(attemptScore(counted) * 10000) / 100,
-          pendingFacultyRating: cause.attempt.answers.some((a) => a.kind === 'reflection' && !a.facultyLevel),
-        };
-      }
+    const counting = countingAttempts(scoring) as (CompletedAttempt & { attempt: Attempt })[];
+    const moduleScores = [];
+    for (const link of await deps.records.listModuleLinks(course.id)) {
+      const counted = counting.find((c) => c.moduleId === link.moduleId);
+      if (!counted || !link.moduleId) continue;
+      moduleScores.push({
+        moduleId: link.moduleId,
+        resourceLinkId: link.resourceLinkId,
+        lineItemUrl: link.lineItemUrl,
+        score: Math.round(attemptScore(counted) * 10000) / 100,
+        pendingFacultyRating: counted.attempt.answers.some((a) => a.kind === 'reflection' && !a.facultyLevel),
+      });
     }
     const event = {
       type: 'competencyScoresChanged' as const,
       platform: { issuer: course.issuer, clientId: course.clientId, deploymentId: course.deploymentId },
       context: { courseId: course.id, contextId: course.contextId },
       user: { userId: user.id, sub: user.sub },
-      cause: { kind: cause.kind, moduleId: cause.attempt?.moduleId, attemptId: cause.attempt?.id },
+      cause: { kind: cause, moduleId: causeAttempt?.moduleId, attemptId: causeAttempt?.id },
       scores: snapshot.scores.map((s) => ({
         competencyId: s.competencyId,
         score: s.score,
@@ -121,12 +126,57 @@ export function createAssessmentService(deps: AssessmentDeps) {
         modules: s.modules,
         pendingFacultyRating: s.pendingFacultyRating,
       })),
-      moduleScore,
+      moduleScores,
       computedAt,
+      version,
     };
     await deps.scores.recordEvent(event);
     await deps.events.publish(event);
+    fault('after-enqueue');
     return snapshot;
+  }
+
+  /**
+   * Pays what is owed for one learner × course: reads the marks first, recomputes and publishes, then
+   * clears each mark only if it was not renewed meanwhile (a renewed mark means newer data: owed again).
+   */
+  async function settle(userId: string, courseId: string | null, causeAttempt?: Attempt): Promise<ScoreSnapshot | null> {
+    const [owed, request] = await Promise.all([
+      deps.attempts.listOwedFor(userId, courseId),
+      courseId ? deps.scores.findRequest(userId, courseId) : null,
+    ]);
+    if (owed.length === 0 && !request) return null;
+    // Canvas: only a resync alone is sent as "not a new submission".
+    const cause: Cause = owed.some((o) => o.mark.kind === 'module-completed')
+      ? 'module-completed'
+      : owed.length > 0
+        ? 'faculty-rating'
+        : (request?.kind ?? 'resync');
+    const snapshot = await computeAndPublish(userId, courseId, cause, causeAttempt);
+    for (const o of owed) await deps.attempts.clearOwed(o.attemptId, o.mark.token);
+    if (request && courseId) await deps.scores.clearRequest(userId, courseId, request.token);
+    return snapshot;
+  }
+
+  /** Settles right away when it can; on failure the mark stays and the sweeper retries. */
+  async function settleNow(userId: string, courseId: string | null, causeAttempt?: Attempt): Promise<void> {
+    try {
+      await settle(userId, courseId, causeAttempt);
+    } catch (error) {
+      deps.logger.error({ err: error, userId, courseId }, 'score recompute failed; the sweeper will retry');
+    }
+  }
+
+  const owedMark = (kind: OwedMark['kind']): OwedMark => ({ token: randomUUID(), at: now(), kind });
+
+  /** Asks for a recompute (resync, a column switched on): one durable write, then settles it. */
+  async function recompute(
+    coach: Pick<Coach, 'userId' | 'courseId'> & Partial<Coach>,
+    cause: { kind: 'resync' | 'backfill' },
+  ): Promise<ScoreSnapshot | null> {
+    if (!coach.courseId) return null;
+    await deps.scores.requestRecompute(coach.userId, coach.courseId, { token: randomUUID(), at: now(), kind: cause.kind });
+    return settle(coach.userId, coach.courseId);
   }
 
   return {
@@ -200,13 +250,19 @@ export function createAssessmentService(deps: AssessmentDeps) {
     /** Finishes the attempt (all items answered) and recomputes scores; finishing twice changes nothing. */
     async complete(coach: Coach, attemptId: string): Promise<Attempt> {
       const attempt = await ownAttempt(coach, attemptId);
-      if (attempt.status === 'completed') return attempt;
+      if (attempt.status === 'completed') {
+        // Finish pressed again (e.g. after a crash): pay anything still owed right away.
+        await settleNow(coach.userId, coach.courseId);
+        return attempt;
+      }
       const module = await moduleOf(attempt);
       const missing = module.items.filter((i) => !attempt.answers.some((a) => a.itemId === i.id));
       if (missing.length > 0) throw new BadRequestError(`Answer every question before finishing (${missing.length} left).`);
-      const completed = await deps.attempts.complete(attempt.id, now());
+      // Completion and "scores owed" in one write: a crash after it leaves work for the sweeper, never a loss.
+      const completed = await deps.attempts.complete(attempt.id, now(), owedMark('module-completed'));
+      fault('after-complete');
       const finished = (await deps.attempts.findById(attempt.id)) ?? attempt;
-      if (completed) await recompute(coach, { kind: 'module-completed', attempt: finished });
+      if (completed) await settleNow(coach.userId, coach.courseId, finished);
       return finished;
     },
 
@@ -218,26 +274,32 @@ export function createAssessmentService(deps: AssessmentDeps) {
     ): Promise<void> {
       const attempt = await deps.attempts.findById(attemptId);
       if (!attempt || attempt.courseId !== rater.courseId) throw new NotFoundError('There is no such reflection in this course.');
-      if (!(await deps.attempts.rateReflection(attemptId, itemId, level, rater.userId)))
-        throw new NotFoundError('There is no such reflection.');
       const course = await deps.records.findCourse(rater.courseId);
       if (!course) throw new ForbiddenError('The course is unknown.');
-      if (attempt.status === 'completed') {
-        await recompute(
-          {
-            userId: attempt.userId,
-            courseId: attempt.courseId,
-            issuer: course.issuer,
-            clientId: course.clientId,
-            deploymentId: course.deploymentId,
-            resourceLinkId: undefined,
-          },
-          { kind: 'faculty-rating' },
-        );
-      }
+      if (!(await deps.attempts.rateReflection(attemptId, itemId, level, rater.userId, owedMark('faculty-rating'))))
+        throw new NotFoundError('There is no such reflection.');
+      await settleNow(attempt.userId, attempt.courseId);
     },
 
     recompute,
+    settle,
+
+    /** One sweep: settles every mark older than `graceMs` (0 at start-up). Returns how many learners were settled. */
+    async sweepOwed(graceMs: number, limit = 200): Promise<number> {
+      const before = new Date(now().getTime() - graceMs);
+      const [owed, requests] = await Promise.all([deps.attempts.listOwed(before, limit), deps.scores.listRequests(before, limit)]);
+      const learners = new Map<string, { userId: string; courseId: string | null }>();
+      for (const o of [...owed, ...requests]) learners.set(`${o.userId}|${o.courseId ?? '-'}`, { userId: o.userId, courseId: o.courseId });
+      let settled = 0;
+      for (const l of learners.values()) {
+        try {
+          if (await settle(l.userId, l.courseId)) settled += 1;
+        } catch (error) {
+          deps.logger.error({ err: error, userId: l.userId, courseId: l.courseId }, 'owed scores could not be settled; retrying later');
+        }
+      }
+      return settled;
+    },
 
     /** Reflections in a course's completed attempts, for faculty to rate (unrated first). */
     async reflectionsForCourse(courseId: string): Promise<

@@ -27,6 +27,24 @@ export interface Attempt {
   completedAt: Date | undefined;
 }
 
+/**
+ * "Scores owed": written in the same single-document update that completes an attempt or rates one of its
+ * reflections, and cleared (by token) only once the recomputed scores are in the outbox, so a crash in
+ * between leaves a mark the sweeper finds.
+ */
+export interface OwedMark {
+  token: string;
+  at: Date;
+  kind: 'module-completed' | 'faculty-rating';
+}
+
+export interface OwedAttempt {
+  attemptId: string;
+  userId: string;
+  courseId: string | null;
+  mark: OwedMark;
+}
+
 interface AttemptDoc {
   _id: Types.ObjectId;
   userId: Types.ObjectId;
@@ -43,6 +61,7 @@ interface AttemptDoc {
   answers: StoredAnswer[];
   startedAt: Date;
   completedAt?: Date;
+  scoresOwed?: OwedMark | null;
 }
 
 const toAttempt = (d: AttemptDoc): Attempt => ({
@@ -59,6 +78,18 @@ const toAttempt = (d: AttemptDoc): Attempt => ({
   completedAt: d.completedAt,
 });
 
+const toOwed = (d: AttemptDoc): OwedAttempt[] =>
+  d.scoresOwed
+    ? [
+        {
+          attemptId: d._id.toHexString(),
+          userId: d.userId.toHexString(),
+          courseId: d.courseId ? d.courseId.toHexString() : null,
+          mark: d.scoresOwed,
+        },
+      ]
+    : [];
+
 const oid = (id: string): Types.ObjectId => new Types.ObjectId(id);
 const openKeyOf = (userId: string, courseId: string | null, moduleId: string): string => `${userId}|${courseId ?? '-'}|${moduleId}`;
 
@@ -73,9 +104,15 @@ export interface AttemptRepository {
   /** Adds the answer if the item has none yet in this open attempt; false when it was already answered. */
   addAnswer(attemptId: string, answer: StoredAnswer): Promise<boolean>;
   visitSection(attemptId: string, index: number): Promise<void>;
-  /** Completes an open attempt once; false if it was already completed. */
-  complete(attemptId: string, at: Date): Promise<boolean>;
-  rateReflection(attemptId: string, itemId: string, level: RubricLevel, ratedBy: string): Promise<boolean>;
+  /** Completes an open attempt once, marking its scores owed in the same write; false if it was already completed. */
+  complete(attemptId: string, at: Date, owed: OwedMark): Promise<boolean>;
+  /** Rates a reflection and marks the attempt's scores owed in the same write. */
+  rateReflection(attemptId: string, itemId: string, level: RubricLevel, ratedBy: string, owed: OwedMark): Promise<boolean>;
+  /** Attempts whose scores are owed, marked before `markedBefore`, oldest first. */
+  listOwed(markedBefore: Date, limit: number): Promise<OwedAttempt[]>;
+  listOwedFor(userId: string, courseId: string | null): Promise<OwedAttempt[]>;
+  /** Clears the mark unless it was renewed (a different token) meanwhile. */
+  clearOwed(attemptId: string, token: string): Promise<void>;
 }
 
 export function createAttemptRepository(connection: Connection): AttemptRepository {
@@ -110,6 +147,7 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
           answers: [answerSchema],
           startedAt: Date,
           completedAt: Date,
+          scoresOwed: { type: Schema.Types.Mixed, default: undefined },
         },
         { collection: 'attempts', versionKey: false },
       ),
@@ -181,14 +219,29 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
     async visitSection(attemptId, index) {
       await model.updateOne({ _id: oid(attemptId), status: 'in_progress' }, { $max: { furthestSection: index } });
     },
-    async complete(attemptId, at) {
+    async complete(attemptId, at, owed) {
       const result = await model.updateOne(
         { _id: oid(attemptId), status: 'in_progress' },
-        { $set: { status: 'completed', completedAt: at }, $unset: { openKey: 1 } },
+        { $set: { status: 'completed', completedAt: at, scoresOwed: owed }, $unset: { openKey: 1 } },
       );
       return result.modifiedCount === 1;
     },
-    async rateReflection(attemptId, itemId, level, ratedBy) {
+    async listOwed(markedBefore, limit) {
+      const docs = await model
+        .find({ 'scoresOwed.at': { $lte: markedBefore } })
+        .sort({ 'scoresOwed.at': 1 })
+        .limit(limit)
+        .lean<AttemptDoc[]>();
+      return docs.flatMap(toOwed);
+    },
+    async listOwedFor(userId, courseId) {
+      const docs = await model.find({ ...scope(userId, courseId), 'scoresOwed.token': { $exists: true } }).lean<AttemptDoc[]>();
+      return docs.flatMap(toOwed);
+    },
+    async clearOwed(attemptId, token) {
+      await model.updateOne({ _id: oid(attemptId), 'scoresOwed.token': token }, { $unset: { scoresOwed: 1 } });
+    },
+    async rateReflection(attemptId, itemId, level, ratedBy, owed) {
       if (!Types.ObjectId.isValid(attemptId)) return false;
       // By index rather than the positional operator, which the embedded database does not support with $elemMatch.
       const doc = await model.findById(attemptId).lean<AttemptDoc>();
@@ -196,7 +249,7 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
       if (index < 0) return false;
       const result = await model.updateOne(
         { _id: oid(attemptId), [`answers.${index}.itemId`]: itemId },
-        { $set: { [`answers.${index}.facultyLevel`]: level, [`answers.${index}.facultyRatedBy`]: ratedBy } },
+        { $set: { [`answers.${index}.facultyLevel`]: level, [`answers.${index}.facultyRatedBy`]: ratedBy, scoresOwed: owed } },
       );
       return result.matchedCount === 1;
     },

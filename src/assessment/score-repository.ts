@@ -8,6 +8,8 @@ export interface ScoreSnapshot {
   courseId: string | null;
   scores: CompetencyScore[];
   computedAt: Date;
+  /** The learner × course sequence number taken before the attempts were read: orders computations. */
+  version: number;
 }
 
 interface SnapshotDoc {
@@ -16,9 +18,27 @@ interface SnapshotDoc {
   courseId: Types.ObjectId | null;
   scores: CompetencyScore[];
   computedAt: Date;
+  version?: number;
+}
+
+/** A recompute asked for without an attempt write (a resync, a column switched on), owed until done. */
+export interface RecomputeRequest {
+  userId: string;
+  courseId: string;
+  token: string;
+  at: Date;
+  kind: 'resync' | 'backfill';
 }
 
 export interface ScoreRepository {
+  /** Next value of the learner × course sequence ($inc on one counter document). */
+  nextVersion(userId: string, courseId: string | null): Promise<number>;
+  /** Marks a recompute owed (one write); the sweeper does it if the caller dies. */
+  requestRecompute(userId: string, courseId: string, mark: { token: string; at: Date; kind: RecomputeRequest['kind'] }): Promise<void>;
+  listRequests(markedBefore: Date, limit: number): Promise<RecomputeRequest[]>;
+  findRequest(userId: string, courseId: string): Promise<RecomputeRequest | null>;
+  clearRequest(userId: string, courseId: string, token: string): Promise<void>;
+  /** Stores the snapshot unless a computation with a higher version is stored already. */
   save(snapshot: ScoreSnapshot): Promise<void>;
   find(userId: string, courseId: string | null): Promise<ScoreSnapshot | null>;
   listForCourse(courseId: string): Promise<ScoreSnapshot[]>;
@@ -37,6 +57,7 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
           courseId: { type: Schema.Types.ObjectId, default: null },
           scores: Schema.Types.Mixed,
           computedAt: Date,
+          version: Number,
         },
         { collection: 'competency_scores', versionKey: false },
       ),
@@ -57,11 +78,51 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
         { collection: 'domain_events', versionKey: false },
       ),
     );
+  interface SequenceDoc {
+    _id: string;
+    userId: string;
+    courseId: string | null;
+    value: number;
+    request?: { token: string; at: Date; kind?: RecomputeRequest['kind'] } | null;
+  }
+  const sequences: Model<SequenceDoc> =
+    (connection.models.ScoreSequence as Model<SequenceDoc> | undefined) ??
+    connection.model<SequenceDoc>(
+      'ScoreSequence',
+      new Schema<SequenceDoc>(
+        { _id: String, userId: String, courseId: String, value: Number, request: Schema.Types.Mixed },
+        { collection: 'score_sequences', versionKey: false },
+      ),
+    );
+  const seqId = (userId: string, courseId: string | null): string => `${userId}|${courseId ?? '-'}`;
+  const toRequest = (d: SequenceDoc): RecomputeRequest | null =>
+    d.request && d.courseId
+      ? { userId: d.userId, courseId: d.courseId, token: d.request.token, at: d.request.at, kind: d.request.kind ?? 'resync' }
+      : null;
+  /** Upsert by _id; two first writers racing: the loser retries as an update. */
+  async function upsertSequence(userId: string, courseId: string | null, update: Record<string, unknown>): Promise<SequenceDoc> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const doc = await sequences
+          .findOneAndUpdate(
+            { _id: seqId(userId, courseId) },
+            { ...update, $setOnInsert: { userId, courseId } },
+            { upsert: true, new: true },
+          )
+          .lean<SequenceDoc>();
+        if (!doc) throw new Error('sequence upsert returned nothing');
+        return doc;
+      } catch (error) {
+        if ((error as { code?: number }).code !== 11000 || attempt > 3) throw error;
+      }
+    }
+  }
   const toSnapshot = (d: SnapshotDoc): ScoreSnapshot => ({
     userId: d.userId.toHexString(),
     courseId: d.courseId ? d.courseId.toHexString() : null,
     scores: d.scores,
     computedAt: d.computedAt,
+    version: d.version ?? 0,
   });
   const key = (userId: string, courseId: string | null) => ({
     userId: new Types.ObjectId(userId),
@@ -69,18 +130,40 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
   });
 
   return {
+    async nextVersion(userId, courseId) {
+      return (await upsertSequence(userId, courseId, { $inc: { value: 1 } })).value;
+    },
+    async requestRecompute(userId, courseId, mark) {
+      // A pending resync is not downgraded to a backfill (a resync sends more).
+      const doc = await sequences.findById(seqId(userId, courseId)).lean<SequenceDoc>();
+      const existing = doc ? toRequest(doc) : null;
+      const kind = existing?.kind === 'resync' ? 'resync' : mark.kind;
+      await upsertSequence(userId, courseId, { $set: { request: { token: mark.token, at: mark.at, kind } } });
+    },
+    async listRequests(markedBefore, limit) {
+      const docs = await sequences
+        .find({ 'request.at': { $lte: markedBefore } })
+        .sort({ 'request.at': 1 })
+        .limit(limit)
+        .lean<SequenceDoc[]>();
+      return docs.flatMap((d) => toRequest(d) ?? []);
+    },
+    async findRequest(userId, courseId) {
+      const doc = await sequences.findById(seqId(userId, courseId)).lean<SequenceDoc>();
+      return doc ? toRequest(doc) : null;
+    },
+    async clearRequest(userId, courseId, token) {
+      await sequences.updateOne({ _id: seqId(userId, courseId), 'request.token': token }, { $unset: { request: 1 } });
+    },
     async save(snapshot) {
-      // Only a newer computation replaces the stored one (two completions racing keep the later).
+      // Only a computation with a higher sequence number replaces the stored one (the wall clock plays no part).
+      const fields = { scores: snapshot.scores, computedAt: snapshot.computedAt, version: snapshot.version };
       await snapshots.updateOne(
-        { ...key(snapshot.userId, snapshot.courseId), computedAt: { $lt: snapshot.computedAt } },
-        { $set: { scores: snapshot.scores, computedAt: snapshot.computedAt } },
+        { ...key(snapshot.userId, snapshot.courseId), $or: [{ version: { $lt: snapshot.version } }, { version: { $exists: false } }] },
+        { $set: fields },
       );
       await snapshots
-        .updateOne(
-          key(snapshot.userId, snapshot.courseId),
-          { $setOnInsert: { scores: snapshot.scores, computedAt: snapshot.computedAt } },
-          { upsert: true },
-        )
+        .updateOne(key(snapshot.userId, snapshot.courseId), { $setOnInsert: fields }, { upsert: true })
         .catch((error: { code?: number }) => {
           if (error.code !== 11000) throw error;
         });

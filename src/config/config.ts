@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { faultPointNames, type FaultPointName } from '../shared/fault-points';
 import { fromRoot } from '../shared/paths';
 
 /** Thrown when the environment cannot produce a valid configuration; main prints its one-line message. */
@@ -54,6 +55,7 @@ const envSchema = z.object({
       .max(3_600_000)
       .default(60_000),
   ),
+  COACHLTI_FAULT_POINT: z.preprocess(emptyAsUndefined, z.enum(faultPointNames).optional()),
 });
 
 export interface Config {
@@ -88,6 +90,8 @@ export interface Config {
    * only outside production and, unless DEV_PLATFORM=true, only when TOOL_URL is a loopback address.
    */
   readonly devPlatformEnabled: boolean;
+  /** Test only: the named step at which the process kills itself (crash-recovery tests). */
+  readonly faultPoint: FaultPointName | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -143,6 +147,8 @@ export function loadConfig(env: Env = process.env): Config {
     ltiKey ??= dev.LTI_KEY;
     sessionSecret ??= dev.SESSION_SECRET;
   }
+  if (isProduction && e.COACHLTI_FAULT_POINT)
+    throw new ConfigError('Invalid configuration: COACHLTI_FAULT_POINT is for tests and must not be set in production');
   const toolUrl = (e.TOOL_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   if (isProduction && e.DEV_PLATFORM === true) {
     throw new ConfigError('Invalid configuration: DEV_PLATFORM cannot be true in production (anyone could launch as anyone)');
@@ -169,5 +175,6 @@ export function loadConfig(env: Env = process.env): Config {
     passbackWorker: e.PASSBACK_WORKER,
     passbackBaseBackoffMs: e.PASSBACK_BASE_BACKOFF_MS,
     passbackLeaseMs: e.PASSBACK_LEASE_MS,
+    faultPoint: e.COACHLTI_FAULT_POINT,
   });
 }

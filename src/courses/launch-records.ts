@@ -149,6 +149,8 @@ export interface LaunchRecords {
   findCourse(courseId: string): Promise<CourseRecord | null>;
   findUser(userId: string): Promise<UserRecord | null>;
   findResourceLink(id: string): Promise<ResourceLinkRecord | null>;
+  /** The course's resource links that open a module (each may carry the module's own line item). */
+  listModuleLinks(courseId: string): Promise<ResourceLinkRecord[]>;
   findMembership(courseId: string, userId: string): Promise<MembershipRecord | null>;
   listLearners(courseId: string): Promise<UserRecord[]>;
 }
@@ -295,6 +297,14 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
       if (!Types.ObjectId.isValid(id)) return null;
       const doc = await links.findById(id).lean<ResourceLinkDoc>();
       return doc ? toLink(doc) : null;
+    },
+    async listModuleLinks(courseId) {
+      if (!Types.ObjectId.isValid(courseId)) return [];
+      const docs = await links
+        .find({ courseId: new Types.ObjectId(courseId), moduleId: { $exists: true } })
+        .sort({ createdAt: 1 })
+        .lean<ResourceLinkDoc[]>();
+      return docs.map(toLink);
     },
     async findUser(userId) {
       if (!Types.ObjectId.isValid(userId)) return null;

@@ -131,6 +131,11 @@ export function agsRoutes(core: Core, shape: Shape): Router {
       await core.ensureSeed();
       const course = await core.models.courses.findOne({ _id: req.params.contextId, shape }).lean<CourseDoc>();
       if (!course) throw notFound(`No context ${req.params.contextId ?? ''} on this platform.`);
+      // A course that grants fewer scopes (Moodle's per-tool AGS setting) refuses the rest whatever the token says.
+      const grants = core.knobs.grants.get(course._id);
+      if (grants && !scopes.some((s) => grants.includes(s))) {
+        throw new PlatformError(403, 'insufficient_scope', `this course does not grant any of the scopes: ${scopes.join(' ')}`);
+      }
       res.locals.devplatformCourse = course;
       next();
     });
@@ -157,7 +162,7 @@ export function agsRoutes(core: Core, shape: Shape): Router {
       if (query.resource_link_id !== undefined) filter.resourceLinkId = query.resource_link_id;
       if (query.resource_id !== undefined) filter.resourceId = query.resource_id;
       if (query.tag !== undefined) filter.tag = query.tag;
-      const limit = query.limit ?? defaultPageSize;
+      const limit = Math.min(query.limit ?? defaultPageSize, core.knobs.maxPageSize ?? Infinity);
       const page = query.page ?? 1;
       const items = await core.models.lineItems
         .find(filter)
@@ -310,7 +315,7 @@ export function agsRoutes(core: Core, shape: Shape): Router {
       ensureAccepts(req, mediaType.resultContainer);
       const item = await findItem(req, course);
       const query = parse(resultsQuerySchema, req.query, 'query');
-      const limit = query.limit ?? defaultPageSize;
+      const limit = Math.min(query.limit ?? defaultPageSize, core.knobs.maxPageSize ?? Infinity);
       const page = query.page ?? 1;
       const filter: Record<string, string> = { lineItemId: item._id };
       if (query.user_id !== undefined) filter.userId = query.user_id;

@@ -81,6 +81,8 @@ export interface ClaimInput {
   placement: string;
   nonce: string;
   urls: Urls;
+  /** Test knob: the AGS scopes this course grants (an LMS setting per course or per tool placement). */
+  courseGrants?: readonly string[];
 }
 
 function substitutions(input: ClaimInput, roles: string[]): Map<string, string> {
@@ -134,7 +136,7 @@ export function buildIdTokenClaims(input: ClaimInput): Record<string, unknown> {
     ...(shape === 'canvas' && course.canvasCourseId ? { canvas_course_id: course.canvasCourseId } : {}),
   };
   const now = Math.floor(Date.now() / 1000);
-  const agsGranted = registration.scopes.filter((s) => agsScopes.includes(s));
+  const agsGranted = registration.scopes.filter((s) => agsScopes.includes(s) && (!input.courseGrants || input.courseGrants.includes(s)));
 
   const claims: Record<string, unknown> = {
     iss: urls.issuer(shape),

@@ -45,6 +45,12 @@ export function createUrls(platformUrl: string, toolUrl: string): Urls {
   };
 }
 
+/** Test knobs: per-course AGS grants and a maximum page size for AGS and NRPS collections. */
+export interface Knobs {
+  grants: Map<string, string[]>;
+  maxPageSize: number | undefined;
+}
+
 export interface Stats {
   jwks: number;
   tokens: Map<string, number>;
@@ -60,6 +66,7 @@ export interface Core {
   toolKeys: ToolKeys;
   faults: Faults;
   stats: Stats;
+  knobs: Knobs;
   /** Writes the seed once per process (idempotent in the database as well). */
   ensureSeed(): Promise<void>;
   /** The active registration of a shape: the most recent one. */
@@ -89,6 +96,7 @@ export function createCore(deps: CoreDeps): Core {
     toolKeys: createToolKeys(fetchFn, log),
     faults: createFaults(log),
     stats: { jwks: 0, tokens: new Map() },
+    knobs: { grants: new Map(), maxPageSize: undefined },
     ensureSeed() {
       if (!seeded) {
         seeded = writeSeed(models);

@@ -38,6 +38,8 @@ export interface DevPlatform {
   registerWithTool(): Promise<void>;
   stats: { jwksRequests(): number; tokenRequests(): Record<string, number>; reset(): void };
   faults: { set(plan: FaultPlan): void; clear(): void };
+  /** Test knobs: AGS scopes a course grants (undefined: what the registration grants), page size cap. */
+  knobs: { grantScopes(contextId: string, scopes: string[] | undefined): void; pageSize(max: number | undefined): void };
   startLaunch(input: LaunchInput): Promise<LaunchRequest>;
   signIdToken(shape: Shape, claims: Record<string, unknown>, opts?: { alg?: string; kid?: string; wrongKey?: boolean }): Promise<string>;
   registration(shape: Shape): Promise<{ issuer: string; clientId: string; deploymentId: string } | null>;
@@ -97,6 +99,15 @@ export function createDevPlatform(deps: DevPlatformDeps): DevPlatform {
       },
     },
     faults: { set: (plan) => core.faults.set(plan), clear: () => core.faults.clear() },
+    knobs: {
+      grantScopes(contextId, scopes) {
+        if (scopes) core.knobs.grants.set(contextId, [...scopes]);
+        else core.knobs.grants.delete(contextId);
+      },
+      pageSize(max) {
+        core.knobs.maxPageSize = max;
+      },
+    },
     startLaunch: (input) => startLaunch(core, input),
     signIdToken: (shape, claims, opts) => core.keys.sign(shape, claims, opts),
     async registration(shape) {

@@ -56,7 +56,7 @@ export function nrpsRoutes(core: Core, shape: Shape): Router {
         .filter((m): m is typeof m & { user: UserDoc } => m.user !== undefined)
         .filter((m) => query.role === undefined || roleMatches(m.roles, query.role));
 
-      const limit = query.limit ?? defaultPageSize;
+      const limit = Math.min(query.limit ?? defaultPageSize, core.knobs.maxPageSize ?? Infinity);
       const page = query.page ?? 1;
       const slice = members.slice((page - 1) * limit, page * limit);
       const url = core.urls.memberships(shape, course._id);

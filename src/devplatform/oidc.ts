@@ -242,6 +242,7 @@ export function authRoutes(core: Core, shape: Shape): Router {
         placement: link?.kind === 'my-training' || link?.kind === 'ad-hoc' ? 'course_navigation' : 'link_selection',
         nonce: params.nonce,
         urls: core.urls,
+        courseGrants: core.knobs.grants.get(course._id),
       });
       const idToken = await core.keys.sign(shape, claims);
       core.log.info({ shape, userId: launch.userId, messageType: launch.messageType }, 'devplatform: id_token issued');

@@ -5,10 +5,13 @@ import type { CompetencyRepository } from '../competencies/competency-repository
 import { allCompetencies } from '../competencies/framework';
 import type { LaunchRecords } from '../courses/launch-records';
 import type { Catalog } from '../curriculum/catalog';
+import type { AuditLog } from '../admin/audit-log';
+import type { AssessmentService } from '../assessment/assessment-service';
 import type { CourseGradingSettings } from '../grading/course-settings';
+import type { LineItemService } from '../grading/line-items';
 import type { GradingAdmin } from '../grading/grading-admin';
 import type { RosterService } from '../lti/nrps';
-import { PlatformRequestError } from '../lti/platform-client';
+import { PlatformRequestError, ScopeNotGrantedError, scopes } from '../lti/platform-client';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
@@ -18,6 +21,10 @@ const badgeLabel = { synced: 'Synced', pending: 'Pending', failed: 'Failed', non
 
 /** Faculty act within their own platform and course only. */
 const launchScope = (launch: LaunchSession) => platformScope({ issuer: launch.issuer, clientId: launch.clientId });
+const competencyId = z.string().regex(/^C\d+\.\d+$/);
+const removeBody = z.object({
+  remove: z.union([competencyId, z.array(competencyId)]).transform((v) => (Array.isArray(v) ? v : [v])),
+});
 
 const settingsBody = z.object({
   sync: z
@@ -34,6 +41,10 @@ export function courseRoutes(deps: {
   grading: GradingAdmin;
   settings: CourseGradingSettings;
   competencies: CompetencyRepository;
+  /** Backfill of a column switched on (recompute per learner, only what the LMS lacks is queued). */
+  assessment: Pick<AssessmentService, 'recompute'>;
+  lineItems: Pick<LineItemService, 'known' | 'remove'>;
+  audit: Pick<AuditLog, 'record'>;
 }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
@@ -65,6 +76,8 @@ export function courseRoutes(deps: {
           label: course.label,
           hasRoster: Boolean(course.membershipsUrl),
           hasGradebook: Boolean(course.lineItemsUrl),
+          // Without the lineitem scope no competency column can be created: say so, and what to change.
+          noColumnCreation: Boolean(course.lineItemsUrl) && !course.agsScopes.includes(scopes.lineItem),
         },
         learners: learners
           .map((l) => {
@@ -121,12 +134,82 @@ export function courseRoutes(deps: {
       const all = allCompetencies(framework).map((c) => c.id);
       const keep = new Set(parsed.data.sync);
       if ([...keep].some((id) => !all.includes(id))) throw new BadRequestError('Unknown competency.');
-      await deps.settings.setDisabled(
-        course.id,
-        all.filter((id) => !keep.has(id)),
-        req.session.launch!.userId,
-      );
+      const before = await deps.settings.disabledCompetencies(course.id);
+      const disabled = all.filter((id) => !keep.has(id));
+      await deps.settings.setDisabled(course.id, disabled, req.session.launch!.userId);
+      // Switched on: queue each learner's current score for the column (only what the LMS lacks is sent).
+      const switchedOn = all.filter((id) => before.has(id) && keep.has(id));
+      if (switchedOn.length > 0) {
+        for (const learner of await deps.records.listLearners(course.id))
+          await deps.assessment.recompute({ userId: learner.id, courseId: course.id }, { kind: 'backfill' });
+      }
+      // Switched off: nothing more is sent; offer to remove the columns that exist in the LMS.
+      const known = await deps.lineItems.known(course.id);
+      const removable = disabled.filter((id) => !before.has(id) && known.has(id));
+      if (removable.length > 0) {
+        res.redirect(303, `/course/columns/remove?${removable.map((id) => `ids=${encodeURIComponent(id)}`).join('&')}`);
+        return;
+      }
       res.redirect(303, `/course?notice=${encodeURIComponent('Gradebook columns saved.')}`);
+    }),
+  );
+
+  router.get(
+    '/course/columns/remove',
+    gate,
+    asyncHandler(async (req, res) => {
+      const launch = req.session.launch!;
+      const course = await courseOf(launch.courseId);
+      const asked = z.union([competencyId, z.array(competencyId)]).safeParse(req.query.ids);
+      if (!asked.success) throw new BadRequestError('Choose the columns to remove.');
+      const ids = Array.isArray(asked.data) ? asked.data : [asked.data];
+      const [disabled, known, framework] = await Promise.all([
+        deps.settings.disabledCompetencies(course.id),
+        deps.lineItems.known(course.id),
+        deps.competencies.loadFramework(),
+      ]);
+      const names = new Map(allCompetencies(framework).map((c) => [c.id, c.name]));
+      res.render('faculty/remove-columns', {
+        pageTitle: 'Remove gradebook columns?',
+        ...pageContext(launch),
+        csrf: csrfToken(req),
+        columns: ids.filter((id) => disabled.has(id) && known.has(id)).map((id) => ({ id, name: names.get(id) ?? id })),
+      });
+    }),
+  );
+
+  router.post(
+    '/course/columns/remove',
+    gate,
+    verifyCsrf,
+    asyncHandler(async (req, res) => {
+      const launch = req.session.launch!;
+      const course = await courseOf(launch.courseId);
+      const parsed = removeBody.safeParse(req.body);
+      if (!parsed.success) throw new BadRequestError('Choose the columns to remove.');
+      const disabled = await deps.settings.disabledCompetencies(course.id);
+      // Only columns that are switched off can be removed.
+      const ids = parsed.data.remove.filter((id) => disabled.has(id));
+      let removed: string[] = [];
+      let problem: string | undefined;
+      try {
+        removed = await deps.lineItems.remove(course, ids);
+      } catch (error) {
+        if (!(error instanceof PlatformRequestError || error instanceof ScopeNotGrantedError)) throw error;
+        problem = error instanceof ScopeNotGrantedError ? 'the LMS did not grant column management (lineitem scope)' : error.message;
+      }
+      await deps.audit.record({
+        actor: `lti:${launch.userId}`,
+        action: 'passback.remove-columns',
+        count: removed.length,
+        courseId: course.id,
+        detail: `removed ${removed.join(', ') || 'none'}${problem ? `; ${problem}` : ''}`,
+        ip: req.ip,
+      });
+      const notice = problem
+        ? `Columns not removed: ${problem}.`
+        : `Removed ${removed.length} column${removed.length === 1 ? '' : 's'} from the gradebook.`;
+      res.redirect(303, `/course?notice=${encodeURIComponent(notice.replace(/[^\w .,-]/g, ' ').slice(0, 120))}`);
     }),
   );
 

@@ -3,6 +3,7 @@ import { scopeIncludes, scopePlatforms, type AdminScope } from '../admin/admin-s
 import type { AssessmentService } from '../assessment/assessment-service';
 import type { ScoreRepository } from '../assessment/score-repository';
 import type { CourseRecord, LaunchRecords } from '../courses/launch-records';
+import { nextLink } from '../lti/nrps';
 import { PlatformRequestError, scopes, type PlatformClient } from '../lti/platform-client';
 import type { GradingJob, JobKind, JobStore, ReconcileRow } from './jobs';
 import type { JobWork } from './jobs-runner';
@@ -70,12 +71,16 @@ export function createGradingAdmin(deps: {
       const score = snapshot.scores.find((s) => s.competencyId === competencyId);
       if (score) ours.set(snapshot.userId, score.score);
     }
-    const res = await deps.client.request(course, [scopes.resultReadonly], serviceUrl(lineItemUrl, 'results'), {
-      headers: { Accept: resultContainerType },
-    });
-    const text = await res.text();
-    if (!res.ok) throw new PlatformRequestError(`results request failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
-    const results = z.array(resultSchema).parse(JSON.parse(text));
+    const results: z.infer<typeof resultSchema>[] = [];
+    // Every page (Link: rel="next"), or learners on later pages would show as missing in the LMS.
+    let url: string | undefined = serviceUrl(lineItemUrl, 'results');
+    for (let page = 0; url && page < 1000; page += 1) {
+      const res = await deps.client.request(course, [scopes.resultReadonly], url, { headers: { Accept: resultContainerType } });
+      const text = await res.text();
+      if (!res.ok) throw new PlatformRequestError(`results request failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
+      results.push(...z.array(resultSchema).parse(JSON.parse(text)));
+      url = nextLink(res.headers.get('link'));
+    }
     const rows: ReconcileRow[] = [];
     const seen = new Set<string>();
     for (const r of results) {
@@ -136,6 +141,15 @@ export function createGradingAdmin(deps: {
     retry: (scope: AdminScope, ids: string[] | 'all-failed'): Promise<number> => deps.outbox.retry(ids, new Date(), scopePlatforms(scope)),
 
     course: courseIn,
+
+    /** Reads every known competency column now and compares (tests, scripts); the web area queues a job. */
+    async reconcileCourse(scope: AdminScope, courseId: string): Promise<ReconcileRow[]> {
+      const course = await courseIn(scope, courseId);
+      if (!course) return [];
+      const rows: ReconcileRow[] = [];
+      for (const competencyId of (await deps.lineItems.known(course.id)).keys()) rows.push(...(await reconcileColumn(course, competencyId)));
+      return rows;
+    },
 
     /**
      * Queues a background resync or reconcile of a course (or returns the one already queued or running).

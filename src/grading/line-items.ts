@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Schema, type Connection, type Model } from 'mongoose';
 import { z } from 'zod';
 import { nextLink } from '../lti/nrps';
-import { PlatformRequestError, scopes, type PlatformClient } from '../lti/platform-client';
+import { PlatformRequestError, ScopeNotGrantedError, scopes, type PlatformClient } from '../lti/platform-client';
 import { lineItemContainerType, lineItemContentType, scoreMaximum } from './score-message';
 
 export const competencyTag = 'coaching-competency';
@@ -21,6 +21,13 @@ export interface CourseForLineItems {
   issuer: string;
   clientId: string;
   lineItemsUrl: string | undefined;
+  /** AGS scopes the course's launches granted: only these are asked for. */
+  agsScopes: readonly string[];
+}
+
+/** Reading line items: the full scope when granted, else the read-only one. */
+function readScope(course: CourseForLineItems): string {
+  return course.agsScopes.includes(scopes.lineItem) ? scopes.lineItem : scopes.lineItemReadonly;
 }
 
 export function competencyLabel(competency: { id: string; name: string }): string {
@@ -100,7 +107,7 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
     first.searchParams.set('tag', competencyTag);
     let url: string | undefined = first.toString();
     for (let page = 0; url && page < 50; page += 1) {
-      const res = await deps.client.request(course, [scopes.lineItem], url, { headers: { Accept: lineItemContainerType } });
+      const res = await deps.client.request(course, [readScope(course)], url, { headers: { Accept: lineItemContainerType } });
       const text = await res.text();
       if (!res.ok) throw new PlatformRequestError(`line items request failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
       items.push(...z.array(lineItemSchema).parse(JSON.parse(text)));
@@ -110,12 +117,16 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
   }
 
   return {
-    /** competency id → line item URL for every competency given, creating what is missing. */
+    /**
+     * competency id → line item URL for every competency given (only the enabled ones are passed), creating
+     * what is missing. Without the lineitem scope an existing column is still found; none is created.
+     */
     async ensure(course: CourseForLineItems, competencies: { id: string; name: string }[]): Promise<Map<string, string>> {
       const have = await known(course.id);
       if (competencies.every((c) => have.has(c.id))) return have;
       const lineItemsUrl = course.lineItemsUrl;
       if (!lineItemsUrl) throw new PlatformRequestError('the LMS did not grant the line items service for this course', undefined, '');
+      if (!course.agsScopes.includes(scopes.lineItem)) throw new ScopeNotGrantedError([scopes.lineItem]);
       return withLock(`lineitems:${course.id}`, async () => {
         const current = await known(course.id);
         const missing = competencies.filter((c) => !current.has(c.id));
@@ -145,6 +156,24 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
       });
     },
     known,
+
+    /** Deletes the LMS columns of these competencies (AGS DELETE) and forgets them; returns the ones removed. */
+    async remove(course: CourseForLineItems, competencyIds: string[]): Promise<string[]> {
+      const have = await known(course.id);
+      const removed: string[] = [];
+      for (const id of competencyIds) {
+        const url = have.get(id);
+        if (!url) continue;
+        const res = await deps.client.request(course, [scopes.lineItem], url, { method: 'DELETE' });
+        const text = await res.text();
+        // 404: already gone in the LMS; forget it here too.
+        if (!res.ok && res.status !== 404)
+          throw new PlatformRequestError(`line item deletion failed with HTTP ${res.status}`, res.status, text.slice(0, 300));
+        await stored.deleteOne({ courseId: course.id, competencyId: id });
+        removed.push(id);
+      }
+      return removed;
+    },
   };
 }
 

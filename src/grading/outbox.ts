@@ -73,8 +73,38 @@ export interface LedgerFilter {
   skip?: number;
 }
 
-export function outboxKey(courseId: string, userId: string, target: { kind: string; id: string }): string {
-  return `${courseId}|${userId}|${target.kind}:${target.id}`;
+export function outboxKey(
+  courseId: string,
+  userId: string,
+  target: { kind: string; id: string; lineItemUrl?: string | undefined },
+): string {
+  // A module may be linked twice in a course with two line items: each is its own column.
+  const column = target.kind === 'module' && target.lineItemUrl ? `@${target.lineItemUrl}` : '';
+  return `${courseId}|${userId}|${target.kind}:${target.id}${column}`;
+}
+
+/**
+ * The next AGS timestamp of a column: the proposed one (when computed), or 1 ms after the last one queued
+ * if the clock went back. Moodle compares timestamps to the second, so there the step is a whole second.
+ */
+export function nextTimestamp(proposed: string, last: string | undefined, productFamily: string | undefined): string {
+  const at = Date.parse(proposed);
+  if (last === undefined || Number.isNaN(Date.parse(last))) return new Date(at).toISOString();
+  const step = productFamily === 'moodle' ? 1000 : 1;
+  return new Date(Math.max(at, Date.parse(last) + step)).toISOString();
+}
+
+function sameScore(existing: OutboxDoc, input: EnqueueInput): boolean {
+  const a = existing.score;
+  const b = input.score;
+  return (
+    a !== undefined &&
+    a.scoreGiven === b.scoreGiven &&
+    a.activityProgress === b.activityProgress &&
+    a.gradingProgress === b.gradingProgress &&
+    a.comment === b.comment &&
+    existing.target?.lineItemUrl === input.target.lineItemUrl
+  );
 }
 
 const toEntry = (d: OutboxDoc): OutboxEntry => {
@@ -93,45 +123,63 @@ export function createOutbox(connection: Connection) {
       new Schema<OutboxDoc>({}, { collection: 'passback_outbox', versionKey: false, strict: false }),
     );
 
-  return {
-    /**
-     * Writes the newest score for its key in one step. An older version never replaces a newer one;
-     * a newer one resets the entry to pending (an in-flight send of the older one then records only its attempt).
-     */
-    async enqueue(input: EnqueueInput, now: Date): Promise<'queued' | 'stale'> {
-      const key = outboxKey(input.courseId, input.userId, input.target);
-      try {
-        await model.updateOne(
-          { key, $or: [{ version: { $lt: input.version } }, { version: { $exists: false } }] },
-          {
-            $set: { ...input, key, status: 'pending', nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
-            $unset: { reason: 1 },
-            $setOnInsert: { attempts: [], attemptCount: 0 },
-          },
-          { upsert: true },
+  /**
+   * Writes the newest score for its key. An older (or equal) version never replaces a newer one; a newer one
+   * resets the entry (an in-flight send of the older one then records only its attempt).
+   * The AGS timestamp strictly increases per key whatever the clocks do: max(proposed, last + step).
+   * Compare-and-set on the stored version; a first insert that loses the race retries as an update.
+   */
+  async function write(
+    input: EnqueueInput,
+    now: Date,
+    options: { skipUnchanged?: boolean; status: 'pending' | 'skipped'; reason: string | undefined },
+  ): Promise<'queued' | 'stale' | 'unchanged'> {
+    const key = outboxKey(input.courseId, input.userId, input.target);
+    for (let round = 0; round < 20; round += 1) {
+      const existing = await model.findOne({ key }).lean<OutboxDoc>();
+      if (existing && typeof existing.version === 'number' && existing.version >= input.version) return 'stale';
+      if (existing && options.skipUnchanged && sameScore(existing, input) && ['pending', 'sending', 'sent'].includes(existing.status))
+        return 'unchanged';
+      const timestamp = nextTimestamp(input.score.timestamp, existing?.score?.timestamp, input.productFamily);
+      // The 72 h give-up window counts from the first time this delivery was queued, not from every update.
+      const undelivered = existing && (existing.status === 'pending' || existing.status === 'sending');
+      const set = {
+        ...input,
+        score: { ...input.score, timestamp },
+        key,
+        status: options.status,
+        ...(options.reason === undefined ? {} : { reason: options.reason }),
+        nextAttemptAt: now,
+        firstQueuedAt: undelivered ? existing.firstQueuedAt : now,
+        updatedAt: now,
+      };
+      if (existing) {
+        const updated = await model.updateOne(
+          { _id: existing._id, version: existing.version },
+          { $set: set, ...(options.reason === undefined ? { $unset: { reason: 1 } } : {}) },
         );
+        if (updated.modifiedCount === 1) return 'queued';
+        continue;
+      }
+      try {
+        await model.create({ ...set, attempts: [], attemptCount: 0 });
         return 'queued';
       } catch (error) {
-        if ((error as { code?: number }).code === 11000) return 'stale';
-        throw error;
+        if ((error as { code?: number }).code !== 11000) throw error;
+        // Another writer inserted first: read it and compare versions again.
       }
+    }
+    throw new Error(`outbox entry ${key} is contended: gave up after 20 rounds`);
+  }
+
+  return {
+    enqueue(input: EnqueueInput, now: Date, options: { skipUnchanged?: boolean } = {}): Promise<'queued' | 'stale' | 'unchanged'> {
+      return write(input, now, { ...options, status: 'pending', reason: undefined });
     },
 
-    /** Records an entry that is not sent at all (a non-learner), so the ledger shows why. */
+    /** Records an entry that is not sent at all (a non-learner), so the ledger shows why. Same ordering rules. */
     async recordSkipped(input: EnqueueInput, reason: string, now: Date): Promise<void> {
-      const key = outboxKey(input.courseId, input.userId, input.target);
-      await model
-        .updateOne(
-          { key, $or: [{ version: { $lt: input.version } }, { version: { $exists: false } }] },
-          {
-            $set: { ...input, key, status: 'skipped', reason, nextAttemptAt: now, firstQueuedAt: now, updatedAt: now },
-            $setOnInsert: { attempts: [], attemptCount: 0 },
-          },
-          { upsert: true },
-        )
-        .catch((error: { code?: number }) => {
-          if (error.code !== 11000) throw error;
-        });
+      await write(input, now, { status: 'skipped', reason });
     },
 
     /** Returns sending entries whose worker died (lease expired) to pending. */

@@ -38,8 +38,9 @@ export function createPassbackService(deps: {
         deps.settings.disabledCompetencies(event.context.courseId),
       ]);
       if (!course || !user) return 0;
+      // Proposed timestamp; the outbox raises it above the last one queued for the column if clocks went back.
       const timestamp = event.computedAt.toISOString();
-      const version = event.computedAt.getTime();
+      const version = event.version;
       const base = {
         issuer: course.issuer,
         clientId: course.clientId,
@@ -52,7 +53,7 @@ export function createPassbackService(deps: {
         userName: user.name,
         version,
         // Canvas: a resync must not create a new submission attempt.
-        newSubmission: options.newSubmission ?? event.cause.kind !== 'resync',
+        newSubmission: options.newSubmission ?? !(event.cause.kind === 'resync' || event.cause.kind === 'backfill'),
       };
       const entries: EnqueueInput[] = event.scores
         .filter((s) => !disabled.has(s.competencyId))
@@ -67,8 +68,8 @@ export function createPassbackService(deps: {
           };
           return { ...base, target: { kind: 'competency', id: s.competencyId, lineItemUrl: undefined }, score };
         });
-      if (event.moduleScore?.lineItemUrl) {
-        const m = event.moduleScore;
+      for (const m of event.moduleScores) {
+        if (!m.lineItemUrl) continue;
         entries.push({
           ...base,
           target: { kind: 'module', id: m.moduleId, lineItemUrl: m.lineItemUrl },
@@ -88,7 +89,9 @@ export function createPassbackService(deps: {
         return 0;
       }
       let queued = 0;
-      for (const e of entries) if ((await deps.outbox.enqueue(e, at)) === 'queued') queued += 1;
+      // A resync sends everything again; otherwise a column whose score did not change is left alone.
+      const resend = event.cause.kind === 'resync';
+      for (const e of entries) if ((await deps.outbox.enqueue(e, at, { skipUnchanged: !resend })) === 'queued') queued += 1;
       return queued;
     },
   };

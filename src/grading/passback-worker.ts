@@ -1,11 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { Framework } from '../competencies/framework';
 import type { LaunchRecords } from '../courses/launch-records';
-import { PlatformRequestError, scopes, type PlatformClient } from '../lti/platform-client';
+import { z } from 'zod';
+import type { CourseRecord } from '../courses/launch-records';
+import { PlatformRequestError, ScopeNotGrantedError, scopes, type PlatformClient } from '../lti/platform-client';
+import { noFaultPoint, type FaultPoint } from '../shared/fault-points';
 import type { Logger } from '../shared/logger';
+import type { CourseGradingSettings } from './course-settings';
 import type { LineItemService } from './line-items';
 import type { Outbox, OutboxEntry, OutboxStatus } from './outbox';
-import { backoffMs, classifyResponse, scoreBody, scoreContentType, serviceUrl, type SendOutcome } from './score-message';
+import {
+  backoffMs,
+  classifyResponse,
+  configurationReason,
+  resultContainerType,
+  resultSchema,
+  scoreBody,
+  scoreContentType,
+  scoreMaximum,
+  serviceUrl,
+  type SendOutcome,
+} from './score-message';
 
 export interface WorkerOptions {
   /** Concurrent sends per platform in this process. */
@@ -41,10 +56,14 @@ export function createPassbackWorker(deps: {
   lineItems: LineItemService;
   records: LaunchRecords;
   framework: () => Promise<Framework>;
+  /** Faculty's column choices: switched-off columns are neither created nor sent. */
+  settings?: Pick<CourseGradingSettings, 'disabledCompetencies'>;
   logger: Logger;
   options?: Partial<WorkerOptions>;
   now?: () => number;
+  fault?: FaultPoint;
 }) {
+  const fault = deps.fault ?? noFaultPoint;
   const options = { ...defaultWorkerOptions, ...deps.options };
   const now = deps.now ?? Date.now;
   const owner = randomUUID();
@@ -54,21 +73,69 @@ export function createPassbackWorker(deps: {
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
 
-  async function resolveLineItem(entry: OutboxEntry): Promise<string> {
+  /** Thrown when the entry must not be sent at all (the column was switched off). */
+  class NotSent extends Error {
+    constructor(
+      readonly kind: 'skipped' | 'failed',
+      reason: string,
+    ) {
+      super(reason);
+    }
+  }
+
+  async function resolveLineItem(entry: OutboxEntry, course: CourseRecord): Promise<string> {
     if (entry.target.kind === 'module') {
       if (!entry.target.lineItemUrl) throw new PlatformRequestError('the module has no line item in this LMS link', 404, '');
       return entry.target.lineItemUrl;
     }
-    const course = await deps.records.findCourse(entry.courseId);
-    if (!course) throw new PlatformRequestError('the course is unknown', 404, '');
+    const disabled = (await deps.settings?.disabledCompetencies(entry.courseId)) ?? new Set<string>();
+    if (disabled.has(entry.target.id)) throw new NotSent('skipped', 'the column was switched off by faculty');
     const framework = await deps.framework();
     const competency = framework.domains.flatMap((d) => d.competencies).find((c) => c.id === entry.target.id);
     if (!competency) throw new PlatformRequestError(`unknown competency ${entry.target.id}`, 404, '');
-    const all = framework.domains.flatMap((d) => d.competencies.map((c) => ({ id: c.id, name: c.name })));
-    const map = await deps.lineItems.ensure(course, all);
+    // Only enabled columns are ever created.
+    const enabled = framework.domains
+      .flatMap((d) => d.competencies.map((c) => ({ id: c.id, name: c.name })))
+      .filter((c) => !disabled.has(c.id));
+    const map = await deps.lineItems.ensure(course, enabled);
     const url = map.get(competency.id);
     if (!url) throw new PlatformRequestError(`no line item for ${competency.id}`, 404, '');
     return url;
+  }
+
+  /**
+   * After a 409/400 "not newer": what does the LMS hold for this user? Equal to ours means an earlier try of
+   * this very score arrived (its answer was lost): delivered. Otherwise the LMS holds something else.
+   */
+  async function confirm(entry: OutboxEntry, course: CourseRecord, lineItemUrl: string, reason: string): Promise<SendOutcome> {
+    if (!course.agsScopes.includes(scopes.resultReadonly))
+      return { kind: 'superseded', reason: `${reason}; not confirmed: the LMS did not grant result reading (result.readonly scope)` };
+    try {
+      const url = new URL(serviceUrl(lineItemUrl, 'results'));
+      url.searchParams.set('user_id', entry.userSub);
+      const res = await deps.client.request({ ...entry, agsScopes: course.agsScopes }, [scopes.resultReadonly], url.toString(), {
+        headers: { Accept: resultContainerType },
+      });
+      const text = await res.text();
+      if (!res.ok) return { kind: 'superseded', reason: `${reason}; not confirmed: results answered HTTP ${res.status}` };
+      const results = z.array(resultSchema).parse(JSON.parse(text));
+      const mine = results.find((r) => r.userId === entry.userSub);
+      const lms =
+        mine?.resultScore === null || mine?.resultScore === undefined
+          ? undefined
+          : Math.round((mine.resultScore / (mine.resultMaximum ?? scoreMaximum)) * scoreMaximum * 100) / 100;
+      if (lms !== undefined && Math.abs(lms - entry.score.scoreGiven) < 0.005)
+        return {
+          kind: 'sent',
+          confirmed: `confirmed: the LMS already holds this score (${lms}) from an earlier try (HTTP 409/400 on the repeat)`,
+        };
+      return {
+        kind: 'superseded',
+        reason: `the LMS holds ${lms ?? 'no score'}${mine?.timestamp ? ` (timestamp ${mine.timestamp})` : ''}, ours is ${entry.score.scoreGiven} (timestamp ${entry.score.timestamp})`,
+      };
+    } catch (error) {
+      return { kind: 'superseded', reason: `${reason}; not confirmed: ${(error as Error).message.slice(0, 200)}` };
+    }
   }
 
   async function send(entry: OutboxEntry): Promise<void> {
@@ -77,8 +144,10 @@ export function createPassbackWorker(deps: {
     let httpStatus: number | undefined;
     let excerpt = '';
     try {
-      const lineItemUrl = await resolveLineItem(entry);
-      const res = await deps.client.request(entry, [scopes.score], serviceUrl(lineItemUrl, 'scores'), {
+      const course = await deps.records.findCourse(entry.courseId);
+      if (!course) throw new PlatformRequestError('the course is unknown', 404, '');
+      const lineItemUrl = await resolveLineItem(entry, course);
+      const res = await deps.client.request({ ...entry, agsScopes: course.agsScopes }, [scopes.score], serviceUrl(lineItemUrl, 'scores'), {
         method: 'POST',
         headers: { 'Content-Type': scoreContentType },
         body: JSON.stringify(
@@ -91,11 +160,18 @@ export function createPassbackWorker(deps: {
         ),
       });
       const text = await res.text();
+      // The LMS has answered but nothing is recorded yet: the repeat after a crash must not raise a false alarm.
+      fault('mid-send');
       httpStatus = res.status;
       excerpt = text.replace(/\s+/g, ' ').slice(0, 300);
       outcome = classifyResponse(res.status, text, res.headers.get('retry-after'), now());
+      if (outcome.kind === 'superseded') outcome = await confirm(entry, course, lineItemUrl, outcome.reason);
     } catch (error) {
-      if (error instanceof PlatformRequestError && error.status !== undefined) {
+      if (error instanceof NotSent) {
+        outcome = { kind: error.kind, reason: error.message };
+      } else if (error instanceof ScopeNotGrantedError) {
+        outcome = { kind: 'failed', reason: configurationReason(error.missing) };
+      } else if (error instanceof PlatformRequestError && error.status !== undefined) {
         httpStatus = error.status;
         excerpt = `${error.message} ${error.bodyExcerpt}`.trim().slice(0, 300);
         outcome = classifyResponse(error.status, error.bodyExcerpt, null, now());
@@ -112,6 +188,7 @@ export function createPassbackWorker(deps: {
     switch (outcome.kind) {
       case 'sent':
         status = 'sent';
+        reason = outcome.confirmed;
         break;
       case 'retry': {
         const age = finishedAt - entry.firstQueuedAt.getTime();

@@ -38,7 +38,7 @@ describe('AGS score messages', () => {
     [204, '', null, 'sent'],
     [500, 'boom', null, 'retry'],
     [502, '', null, 'retry'],
-    [401, '', null, 'retry'],
+    [401, '', null, 'failed'],
     [429, '', '2', 'retry'],
     [503, '', null, 'retry'],
     [409, 'timestamp not newer', null, 'superseded'],

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * What goes over the wire to AGS and what its answer means. Pure functions.
  */
@@ -43,8 +45,28 @@ export function scoreBody(input: {
   return body;
 }
 
+/** One AGS result (AGS 2.0 §3.5). */
+export const resultSchema = z.object({
+  userId: z.string(),
+  resultScore: z.number().nullable().optional(),
+  resultMaximum: z.number().nullable().optional(),
+  timestamp: z.string().optional(),
+  comment: z.string().nullable().optional(),
+});
+
+const lmsSetting =
+  'Canvas: add the scope to the developer key (Admin → Developer Keys → the CoachLTI key → LTI Advantage Services); ' +
+  'Moodle: set the tool\'s IMS LTI Assignment and Grade Services to "Use this service for grade sync and column management"';
+
+/** The ledger reason when a scope was not granted: what cannot be done and which LMS setting to change. */
+export function configurationReason(missing: string[]): string {
+  const names = missing.map((s) => s.slice(s.lastIndexOf('/') + 1));
+  if (names.includes('lineitem')) return `the LMS did not grant column creation (lineitem scope). ${lmsSetting}, then retry.`;
+  return `the LMS did not grant ${names.map((n) => `${n} scope`).join(', ')}. ${lmsSetting}, then retry.`;
+}
+
 export type SendOutcome =
-  | { kind: 'sent' }
+  | { kind: 'sent'; confirmed?: string }
   | { kind: 'retry'; delayMs: number | undefined; reason: string }
   | { kind: 'superseded'; reason: string }
   | { kind: 'skipped'; reason: string }
@@ -61,7 +83,8 @@ export function retryAfterMs(header: string | null, now: number): number | undef
 
 /**
  * Maps a platform answer to what the outbox does next:
- * 2xx sent · 429/503 retry after Retry-After · other 5xx and 401 (after the token refresh) retry with backoff ·
+ * 2xx sent · 429/503 retry after Retry-After · other 5xx retry with backoff · 401/403 (with a fresh token) failed:
+ * configuration ·
  * 400/409 about the timestamp superseded (the LMS already holds this or a newer score) ·
  * 404/422 skipped (user not gradable, course concluded, line item gone) · other 4xx failed.
  */
@@ -69,13 +92,19 @@ export function classifyResponse(status: number, body: string, retryAfter: strin
   const excerpt = body.replace(/\s+/g, ' ').slice(0, 300);
   if (status >= 200 && status < 300) return { kind: 'sent' };
   if (status === 429 || status === 503) return { kind: 'retry', delayMs: retryAfterMs(retryAfter, now), reason: `HTTP ${status}` };
-  if (status >= 500 || status === 401 || status === 408) return { kind: 'retry', delayMs: undefined, reason: `HTTP ${status}` };
+  if (status >= 500 || status === 408) return { kind: 'retry', delayMs: undefined, reason: `HTTP ${status}` };
   if (status === 409 || (status === 400 && /timestamp|older|newer|before/i.test(body))) {
     return { kind: 'superseded', reason: `HTTP ${status}: the LMS already has this or a newer score${excerpt ? ` (${excerpt})` : ''}` };
   }
   if (status === 404 || status === 422) return { kind: 'skipped', reason: `HTTP ${status}: ${excerpt || 'not gradable'}` };
   if (status === 403 && /rate limit/i.test(body))
     return { kind: 'retry', delayMs: retryAfterMs(retryAfter, now), reason: 'HTTP 403 rate limit exceeded' };
+  // The platform client already retried with a freshly fetched token: the LMS refuses the tool itself.
+  if (status === 401 || status === 403)
+    return {
+      kind: 'failed',
+      reason: `configuration: the LMS refused access (HTTP ${status}) with a new access token${excerpt ? ` (${excerpt})` : ''}. ${lmsSetting}; check the tool is enabled, then retry.`,
+    };
   return { kind: 'failed', reason: `HTTP ${status}: ${excerpt}` };
 }
 

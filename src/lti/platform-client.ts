@@ -24,6 +24,29 @@ export class PlatformRequestError extends Error {
   }
 }
 
+/**
+ * The course's launches did not grant an AGS scope the operation needs (the `scope` list of the AGS claim):
+ * nothing is asked of the LMS, and the caller reports a configuration problem instead of retrying.
+ */
+export class ScopeNotGrantedError extends Error {
+  constructor(readonly missing: string[]) {
+    super(`the LMS did not grant ${missing.map(scopeLabel).join(', ')}`);
+    this.name = 'ScopeNotGrantedError';
+  }
+}
+
+/** "lineitem scope" from the scope URI, for people. */
+export function scopeLabel(scope: string): string {
+  return `${scope.slice(scope.lastIndexOf('/') + 1)} scope`;
+}
+
+/** Where a platform may restrict AGS: the scopes granted in the course's launches (undefined: not known, not checked). */
+export interface PlatformTarget {
+  issuer: string;
+  clientId: string;
+  agsScopes?: readonly string[];
+}
+
 const tokenResponseSchema = z.object({
   access_token: z.string().min(1),
   token_type: z.string().optional(),
@@ -94,10 +117,19 @@ export function createPlatformClient(deps: PlatformClientDeps) {
   }
 
   async function accessToken(issuer: string, clientId: string, scopeList: readonly string[]): Promise<string> {
+    return (await token(issuer, clientId, scopeList)).token;
+  }
+
+  /** The token and whether it was fetched for this call (a refusal with a fresh token is not a stale-token problem). */
+  async function token(issuer: string, clientId: string, scopeList: readonly string[]): Promise<{ token: string; fresh: boolean }> {
     const sorted = [...new Set(scopeList)].sort();
     const key = `${issuer}\n${clientId}\n${sorted.join(' ')}`;
     const cached = cache.get(key);
-    if (cached && cached.expiresAt > now()) return cached.token;
+    if (cached && cached.expiresAt > now()) return { token: cached.token, fresh: false };
+    return { token: await fetchToken(key, issuer, clientId, sorted), fresh: true };
+  }
+
+  function fetchToken(key: string, issuer: string, clientId: string, sorted: string[]): Promise<string> {
     let pending = inFlight.get(key);
     if (!pending) {
       pending = requestToken(issuer, clientId, sorted)
@@ -115,22 +147,32 @@ export function createPlatformClient(deps: PlatformClientDeps) {
     cache.delete(`${issuer}\n${clientId}\n${[...new Set(scopeList)].sort().join(' ')}`);
   }
 
-  /** An authorised request; a 401 drops the cached token and retries once with a fresh one. */
+  /**
+   * An authorised request. Only scopes the course's launches granted are ever asked for. A 401 or 403
+   * (not a rate limit) with a cached token drops it and retries once with a fresh one, so a 401/403 this
+   * returns was answered to a fresh token: a configuration problem, not a transient one.
+   */
   async function request(
-    platform: { issuer: string; clientId: string },
+    platform: PlatformTarget,
     scopeList: readonly string[],
     url: string,
     init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
   ): Promise<Response> {
+    if (platform.agsScopes) {
+      const granted = platform.agsScopes;
+      const missing = scopeList.filter((s) => s.includes('/lti-ags/') && !granted.includes(s));
+      if (missing.length > 0) throw new ScopeNotGrantedError(missing);
+    }
     for (let attempt = 0; ; attempt += 1) {
-      const token = await accessToken(platform.issuer, platform.clientId, scopeList);
+      const { token: bearer, fresh } = await token(platform.issuer, platform.clientId, scopeList);
       const res = await fetchImpl(url, {
         method: init.method ?? 'GET',
-        headers: { ...init.headers, Authorization: `Bearer ${token}`, 'User-Agent': userAgent },
+        headers: { ...init.headers, Authorization: `Bearer ${bearer}`, 'User-Agent': userAgent },
         body: init.body,
         signal: AbortSignal.timeout(init.timeoutMs ?? timeoutMs),
       });
-      if (res.status === 401 && attempt === 0) {
+      const refused = res.status === 401 || (res.status === 403 && !/rate limit/i.test(await res.clone().text()));
+      if (refused && attempt === 0 && !fresh) {
         invalidate(platform.issuer, platform.clientId, scopeList);
         continue;
       }

@@ -1,25 +1,34 @@
 /**
  * Domain events: one small interface between the part of the tool that changes something and the
- * parts that react (grade passback consumes competencyScoresChanged). In-process, awaited, in order.
+ * parts that react (grade passback consumes competencyScoresChanged). In-process, awaited, in order: a
+ * handler's failure reaches the publisher, which then leaves its "scores owed" mark for the sweeper.
  */
+/** `resync` sends every column again; `backfill` (a column switched on) only what the LMS does not have yet. */
+export type ScoreCause = 'module-completed' | 'faculty-rating' | 'resync' | 'backfill';
+
 export interface CompetencyScoresChanged {
   type: 'competencyScoresChanged';
   platform: { issuer: string; clientId: string; deploymentId: string };
   context: { courseId: string; contextId: string };
   user: { userId: string; sub: string };
-  /** Why the scores changed (a completed module, a faculty rating, a resync). */
-  cause: { kind: 'module-completed' | 'faculty-rating' | 'resync'; moduleId?: string; attemptId?: string };
+  /** Why the scores changed (a completed module, a faculty rating, a resync, a column switched on). */
+  cause: { kind: ScoreCause; moduleId?: string; attemptId?: string };
   scores: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }[];
-  /** The module score of the attempt that caused the change, for the module's own line item. */
-  moduleScore?: {
+  /**
+   * The score of every module completed in the course that has a resource link there (whatever route the
+   * coach took into the module), for the module's own line item.
+   */
+  moduleScores: {
     moduleId: string;
-    resourceLinkId: string | undefined;
+    resourceLinkId: string;
     lineItemUrl: string | undefined;
     score: number;
     pendingFacultyRating: boolean;
-  };
-  /** When the scores were computed: the timestamp the LMS gets, never "now" at send time. */
+  }[];
+  /** When the scores were computed (by this process's clock): the proposed AGS timestamp, never "now" at send time. */
   computedAt: Date;
+  /** Learner × course sequence number taken before the attempts were read: the order of computations. */
+  version: number;
 }
 
 export type DomainEvent = CompetencyScoresChanged;

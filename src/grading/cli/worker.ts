@@ -5,6 +5,7 @@ import { openToolContext } from '../../lti/cli/tool-context';
 import { createPlatformClient } from '../../lti/platform-client';
 import { createLogger } from '../../shared/logger';
 import { createStandaloneJobRunner } from '../jobs-context';
+import { createCourseGradingSettings } from '../course-settings';
 import { createLineItemService } from '../line-items';
 import { createOutbox } from '../outbox';
 import { createPassbackWorker } from '../passback-worker';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     lineItems: createLineItemService({ connection, client }),
     records: createLaunchRecords(connection),
     framework: () => competencies.loadFramework(),
+    settings: createCourseGradingSettings(connection),
     logger,
     options: {
       baseBackoffMs: config.passbackBaseBackoffMs,
