@@ -32,6 +32,7 @@ import { createJobRunner, type JobRunner, type JobRunnerOptions } from './gradin
 import { createPassbackWorker, type PassbackWorker, type WorkerOptions } from './grading/passback-worker';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
+import { createHousekeeping, type Housekeeping } from './db/housekeeping';
 import { migrateUp } from './db/migrations';
 import { createDevPlatform, type DevPlatform } from './devplatform';
 import { createAuditLog } from './admin/audit-log';
@@ -41,6 +42,7 @@ import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
 import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
+import { createFrameOrigins } from './lti/frame-origins';
 import { createLoginAttempts } from './lti/login-attempts';
 import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
 import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
@@ -53,6 +55,7 @@ import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
+import { framePolicy } from './web/frame-policy';
 import { sessionMiddleware } from './web/session';
 
 export interface StartOptions {
@@ -94,6 +97,7 @@ export interface RunningServer {
   readonly outbox: Outbox;
   readonly worker: PassbackWorker;
   readonly sweeper: ScoreSweeper;
+  readonly housekeeping: Housekeeping;
   readonly grading: GradingAdmin;
   readonly jobRunner: JobRunner;
   /** The built-in test platform (development and test only). */
@@ -149,7 +153,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     now: options.tuning?.now,
   });
   const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
+  const housekeeping = createHousekeeping({ connection, logger });
   const onRefused = createRefusalHandler(loginAttempts, urls);
+  const frameOrigins = createFrameOrigins({
+    connection,
+    registered: async () => (await lti.listPlatforms()).map((p) => ({ issuer: p.issuer, clientId: p.clientId, authUrl: p.authUrl })),
+  });
   const validator = createIdTokenValidator({
     jwks: new JwksCache(),
     nonces: createNonceStore(connection),
@@ -162,7 +171,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     databaseUri,
     secureCookies: config.secureCookies,
     validator,
-    onLaunch: createLaunchHandler({ records, catalog }),
+    onLaunch: createLaunchHandler({ records, catalog, frameOrigins }),
     onRefused,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
@@ -220,7 +229,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       clientPromise,
       dbName: undefined,
       wrapStore: options.tuning?.wrapSessionStore,
-    }),
+    }).concat(framePolicy(frameOrigins)),
     routers: [
       competencyRoutes({ competencies }),
       ltiRoutes({
@@ -295,6 +304,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Scores owed from before a crash are recomputed and queued before we call ourselves ready.
     state.reason = 'starting: settling owed scores';
     await sweeper.start();
+    housekeeping.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -314,6 +324,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await ready.catch(() => undefined);
       await jobRunner.stop();
+      housekeeping.stop();
       await sweeper.stop();
       await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
@@ -337,6 +348,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     outbox,
     worker,
     sweeper,
+    housekeeping,
     grading,
     jobRunner,
     devPlatform,

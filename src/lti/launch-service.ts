@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Catalog } from '../curriculum/catalog';
 import type { LaunchRecords } from '../courses/launch-records';
+import type { FrameOrigins } from './frame-origins';
 import { ForbiddenError } from '../shared/errors';
 import type { LaunchSession } from '../web/session';
 import { toLaunchContext } from './claims';
@@ -23,7 +24,7 @@ function regenerate(req: Request): Promise<void> {
  * Turns a validated launch into our records and a fresh session, then redirects to the page for the
  * user's role. A new session id per launch prevents fixation; the id_token itself is not kept.
  */
-export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Catalog }) {
+export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Catalog; frameOrigins: FrameOrigins }) {
   return async function onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void> {
     const ctx = toLaunchContext(launch.claims, launch.clientId);
     const roles = summarizeRoles(ctx.roles);
@@ -33,6 +34,12 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
     const requested = ctx.custom.module_id;
     const moduleId = requested && deps.catalog.get(requested) ? requested : undefined;
     const recorded = await deps.records.recordLaunch(ctx, moduleId);
+    // Where this LMS's pages live, so they (and only they) may frame ours.
+    await deps.frameOrigins.learn({ issuer: ctx.platform.issuer, clientId: ctx.platform.clientId }, [
+      req.get('origin'),
+      ctx.returnUrl,
+      ctx.deepLinking?.returnUrl,
+    ]);
 
     await regenerate(req);
     const session: LaunchSession = {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import type { Express, NextFunction, Request, Response } from 'express';
+import type { CookieOptions, Express, NextFunction, Request, Response } from 'express';
 import type { JWK } from 'jose';
 import { ConflictError, ServiceUnavailableError } from '../shared/errors';
 import type { PlatformKeySource } from './jwks-cache';
@@ -246,6 +246,7 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     const exit: NextFunction = (error?: unknown) => {
       // Back in our app: our own error pages go out through the ordinary send.
       delete (res as { send?: unknown }).send;
+      delete (res as { cookie?: unknown }).cookie;
       Object.setPrototypeOf(req, requestProto as object);
       Object.setPrototypeOf(res, responseProto as object);
       next(error);
@@ -258,6 +259,17 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       exit(ltijsFailure(res.statusCode, body));
       return res;
     } as Response['send'];
+    if (options.secureCookies) {
+      // ltijs passes only some cookie options through; its state cookie lives in the LMS iframe too (CHIPS).
+      const cookie = res.cookie;
+      const partitioned = function (this: Response, name: string, value: unknown, cookieOptions?: CookieOptions): Response {
+        return (cookie as (n: string, v: unknown, o: CookieOptions) => Response).call(this, name, value, {
+          ...cookieOptions,
+          partitioned: true,
+        });
+      };
+      res.cookie = partitioned as Response['cookie'];
+    }
     const state = (req.body as { state?: unknown } | undefined)?.state;
     launchSlot.run({ exit, state: typeof state === 'string' ? state : undefined }, () => ltijsApp(req, res, exit));
   }) as unknown as Express;

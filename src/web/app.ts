@@ -94,21 +94,26 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(
     helmet({
-      // The tool lives inside LMS iframes: framing must be allowed, and forms post back to the LMS.
+      // The tool lives inside LMS iframes: framing is governed by CSP frame-ancestors (below), not X-Frame-Options.
       frameguard: false,
       crossOriginOpenerPolicy: false,
-      contentSecurityPolicy: {
-        directives: {
-          'frame-ancestors': ['*'],
-          'form-action': ["'self'", 'https:', 'http:'],
-          'img-src': ["'self'", 'data:'],
-          'upgrade-insecure-requests': deps.config.secureCookies ? [] : null,
-        },
-      },
+      contentSecurityPolicy: false,
       hsts: deps.config.secureCookies,
     }),
   );
 
+  const contentSecurity = helmet.contentSecurityPolicy({
+    directives: {
+      // Set per request by the frame policy (the LMS origins of this launch); 'self' until then.
+      'frame-ancestors': [
+        (_req, res) => ((res as unknown as { locals: { frameAncestors?: string[] } }).locals.frameAncestors ?? ["'self'"]).join(' '),
+      ],
+      'form-action': ["'self'", 'https:', 'http:'],
+      'img-src': ["'self'", 'data:'],
+      'upgrade-insecure-requests': deps.config.secureCookies ? [] : null,
+    },
+  });
+  app.use(contentSecurity);
   app.use('/static', express.static(fromRoot('src', 'web', 'public'), { maxAge: deps.config.isProduction ? '1h' : 0 }));
   app.use(healthRoutes(deps.readiness));
   // The tool's own routes take HTML forms only (LTI messages are form posts too); the test platform under
@@ -116,6 +121,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(refuseUnsupportedBodies);
   app.use(express.urlencoded({ extended: false, limit: bodyLimit, parameterLimit: 200 }));
   for (const middleware of deps.middleware ?? []) app.use(middleware);
+  // Again once the session is known: the frame policy may have widened frame-ancestors to this launch's LMS.
+  app.use(contentSecurity);
   app.get('/', (_req, res) => {
     res.render('home', { pageTitle: 'CoachLTI', toolUrl: deps.config.toolUrl });
   });

@@ -67,6 +67,8 @@ export function sessionMiddleware(options: {
         // Inside an LMS iframe the cookie is third-party: it must be SameSite=None; Secure over https.
         sameSite: options.secureCookies ? 'none' : 'lax',
         secure: options.secureCookies,
+        // CHIPS: a cookie partitioned by the LMS's site keeps working where third-party cookies are blocked.
+        partitioned: options.secureCookies,
         maxAge: 8 * 3600 * 1000,
       },
     }),

@@ -52,11 +52,18 @@ describe('cookies inside an LMS iframe', () => {
     expect(cookie).toMatch(/; Secure/);
     expect(cookie).toMatch(/; SameSite=None/);
     expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; Partitioned/);
   });
 
-  test('when a page is served over https, then HSTS is sent and frames are allowed', async () => {
+  test('when a page is served over https, then HSTS is sent and only CoachLTI and the registered LMSs may frame it', async () => {
     const res = await fetch(`${server.url}/`);
     expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
-    expect(res.headers.get('content-security-policy')).toContain('frame-ancestors *');
+    const frameAncestors = /frame-ancestors ([^;]*)/.exec(res.headers.get('content-security-policy') ?? '')?.[1]?.split(' ');
+    expect(frameAncestors).toEqual(["'self'", 'https://lms.example.edu']);
+  });
+
+  test('when the administrator sign-in page is served, then only CoachLTI itself may frame it', async () => {
+    const res = await fetch(`${server.url}/admin/login`);
+    expect(/frame-ancestors ([^;]*)/.exec(res.headers.get('content-security-policy') ?? '')?.[1]).toBe("'self'");
   });
 });

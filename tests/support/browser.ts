@@ -75,6 +75,8 @@ export function parseForms(html: string, baseUrl: string): HtmlForm[] {
 
 export class Browser {
   private readonly cookies = new Map<string, string>();
+  /** Headers sent with every request (e.g. the Origin an LMS page gives its form posts). */
+  extraHeaders: Record<string, string> = {};
 
   cookieNames(): string[] {
     return [...this.cookies.keys()];
@@ -98,7 +100,7 @@ export class Browser {
     url: string,
     form?: Record<string, string | string[]>,
   ): Promise<{ response: Omit<PageResponse, 'text'>; body: Promise<string> }> {
-    const headers: Record<string, string> = { Accept: 'text/html', 'User-Agent': 'CoachLTI-test-browser' };
+    const headers: Record<string, string> = { Accept: 'text/html', 'User-Agent': 'CoachLTI-test-browser', ...this.extraHeaders };
     if (this.cookies.size > 0) headers.Cookie = [...this.cookies.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
     let body: string | undefined;
     if (form) {
