@@ -186,7 +186,15 @@ export function createAssessmentService(deps: AssessmentDeps) {
 
     async startOrResume(coach: Coach, moduleId: string, startKey: string): Promise<Attempt> {
       const module = await currentModule(moduleId);
-      return deps.attempts.open({ userId: coach.userId, courseId: coach.courseId, moduleId, moduleVersion: module.version, startKey });
+      // The form's key is only unique per person: another coach's key must never lead to their attempt.
+      const scopedKey = `${coach.userId}:${coach.courseId ?? '-'}:${startKey}`;
+      return deps.attempts.open({
+        userId: coach.userId,
+        courseId: coach.courseId,
+        moduleId,
+        moduleVersion: module.version,
+        startKey: scopedKey,
+      });
     },
 
     findOpen(coach: Coach, moduleId: string): Promise<Attempt | null> {

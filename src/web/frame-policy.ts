@@ -21,6 +21,11 @@ export function framePolicy(origins: FrameOrigins): RequestHandler {
         res.locals.frameAncestors = ["'self'", ...list];
         next();
       })
-      .catch(next);
+      .catch((error: unknown) => {
+        // Without the database the page can still be served, framed by CoachLTI only (fail closed).
+        req.log.warn({ err: error }, 'frame origins unavailable; frame-ancestors limited to self');
+        res.locals.frameAncestors = ["'self'"];
+        next();
+      });
   };
 }

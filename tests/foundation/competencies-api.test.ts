@@ -46,6 +46,8 @@ describe('competency framework API', () => {
     const res = await request(server.url).get('/').set('X-Request-Id', 'abc-123').expect(200);
     expect(res.headers['x-request-id']).toBe('abc-123');
     expect(res.headers['x-frame-options']).toBeUndefined();
-    expect(res.headers['content-security-policy']).toContain('frame-ancestors *');
+    // Framing is limited to CoachLTI and the registered LMSs (here only the built-in one, on this origin).
+    expect(res.headers['content-security-policy']).toContain("frame-ancestors 'self'");
+    expect(res.headers['content-security-policy']).not.toContain('frame-ancestors *');
   });
 });

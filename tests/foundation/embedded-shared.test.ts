@@ -100,7 +100,7 @@ describe('embedded default database shared with the command-line tools', () => {
     const listed = await runCli(adminCli, ['list'], dataDir);
     expect(listed.code).toBe(0);
     expect(listed.stderr).toBe('');
-    expect(listed.stdout).toMatch(/^ops@school\.edu +created \S+ {2}never signed in\n$/);
+    expect(listed.stdout).toMatch(/^ops@school\.edu +created \S+ {2}scope global {2}never signed in\n$/);
     // The server sees the account the CLI wrote: one database, not a copy.
     expect(await server.connection.collection('admin_accounts').countDocuments({ email: 'ops@school.edu' })).toBe(1);
   });

@@ -1,9 +1,9 @@
 import { gzipSync } from 'node:zlib';
 import { MongoClient } from 'mongodb';
-import { Browser } from '../support/browser';
+import { Browser, parseForms } from '../support/browser';
 import { startChildServer, type ChildServer } from '../support/child-server';
 import { startLatencyProxy } from '../support/latency-proxy';
-import { documentCounts, launchInput, prepareLaunch } from '../support/lti-launch';
+import { documentCounts, launch, launchInput, prepareLaunch } from '../support/lti-launch';
 import { startTestServer, testDatabaseUri, type TestServer } from '../support/test-server';
 
 interface RawRequest {
@@ -145,4 +145,40 @@ describe('when the database goes away after start', () => {
       await server.stop();
     }
   }, 60_000);
+});
+
+describe('attempt start keys', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  async function startForm(browser: Browser, persona: 'coach' | 'coach2') {
+    await launch(server, browser, launchInput('canvas', persona));
+    const page = await browser.get(`${server.url}/modules/M02`);
+    const form = parseForms(page.text, page.url).find((f) => f.action.endsWith('/modules/M02/attempts'));
+    if (!form) throw new Error(`no start form (HTTP ${page.status})`);
+    return form;
+  }
+
+  test("when a coach posts another coach's start key, then they get an attempt of their own, never the other's", async () => {
+    const first = new Browser();
+    const firstForm = await startForm(first, 'coach');
+    const firstAttempt = (await first.post(firstForm.action, firstForm.fields)).location!;
+    expect(firstAttempt).toMatch(/\/attempts\/[a-f0-9]{24}\//);
+
+    const second = new Browser();
+    const secondForm = await startForm(second, 'coach2');
+    const secondAttempt = (await second.post(secondForm.action, { ...secondForm.fields, idempotencyKey: firstForm.fields.idempotencyKey! }))
+      .location!;
+    const idOf = (url: string) => /\/attempts\/([a-f0-9]{24})\//.exec(url)?.[1];
+    expect(idOf(secondAttempt)).toBeDefined();
+    expect(idOf(secondAttempt)).not.toBe(idOf(firstAttempt));
+    // The same coach posting the same form twice still lands on one attempt.
+    const again = (await first.post(firstForm.action, firstForm.fields)).location!;
+    expect(idOf(again)).toBe(idOf(firstAttempt));
+  });
 });
