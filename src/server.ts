@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { Router } from 'express';
+import { Router, type Express } from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Connection } from 'mongoose';
 import type { MongoClient } from 'mongodb';
@@ -85,6 +85,8 @@ export interface StartOptions {
 
 export interface RunningServer {
   readonly config: Config;
+  /** The express app (tests read its route table). */
+  readonly app: Express;
   readonly logger: Logger;
   readonly url: string;
   readonly connection: Connection;
@@ -336,6 +338,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
   return {
     config,
+    app,
     logger,
     url,
     connection,

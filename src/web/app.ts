@@ -30,18 +30,26 @@ const requestIdPattern = /^[A-Za-z0-9._-]{1,100}$/;
 const formType = 'application/x-www-form-urlencoded';
 
 const refuseUnsupportedBodies: RequestHandler = (req, _res, next) => {
-  if (req.path.startsWith('/dev/platform/') || !hasBody(req)) {
+  if (req.path.startsWith('/dev/platform/')) {
+    next();
+    return;
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity') {
+    next(new UnsupportedMediaTypeError(`Compressed request bodies (${encoding.slice(0, 40)}) are not accepted.`));
+    return;
+  }
+  if (!hasBody(req)) {
     next();
     return;
   }
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
   if (type !== formType) {
-    next(new UnsupportedMediaTypeError(`CoachLTI accepts form submissions (${formType}) here, not ${type || 'a body without a type'}.`));
-    return;
-  }
-  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-  if (encoding !== 'identity') {
-    next(new UnsupportedMediaTypeError(`Compressed request bodies (${encoding}) are not accepted.`));
+    next(
+      new UnsupportedMediaTypeError(
+        `CoachLTI accepts form submissions (${formType}) here, not ${type ? type.slice(0, 60) : 'a body without a type'}.`,
+      ),
+    );
     return;
   }
   next();

@@ -64,8 +64,9 @@ function toView(error: unknown): ErrorView {
   };
 }
 
+/** Client errors raised by express's own middleware (body-parser, http-errors): their 4xx status stands. */
 function statusFromBodyParser(error: unknown): number | undefined {
-  if (typeof error === 'object' && error !== null && 'type' in error && 'status' in error) {
+  if (typeof error === 'object' && error !== null && ('type' in error || 'expose' in error) && 'status' in error) {
     const status = (error as { status: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500) return status;
   }
