@@ -10,6 +10,8 @@ import { loadConfig, type Config } from './config/config';
 import { createCompetencyRepository } from './competencies/competency-repository';
 import { competencyRoutes } from './competencies/competency-routes';
 import { competencyIdsOf, loadFrameworkFile } from './competencies/framework-schema';
+import { loadFrameworkVersions } from './standards/framework-versions';
+import { standardsRoutes } from './standards/standards-routes';
 import { createLaunchRecords } from './courses/launch-records';
 import { createCatalog } from './curriculum/catalog';
 import { loadModules } from './curriculum/load-content';
@@ -223,6 +225,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }),
     routers: [
       competencyRoutes({ competencies }),
+      standardsRoutes({ framework, versions: loadFrameworkVersions(), baseUrl: urls.base }),
       ltiRoutes({
         provider: lti,
         loginAttempts,
