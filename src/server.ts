@@ -10,6 +10,10 @@ import { loadConfig, type Config } from './config/config';
 import { createCompetencyRepository } from './competencies/competency-repository';
 import { competencyRoutes } from './competencies/competency-routes';
 import { competencyIdsOf, loadFrameworkFile } from './competencies/framework-schema';
+import { loadFrameworkVersions } from './standards/framework-versions';
+import { standardsRoutes } from './standards/standards-routes';
+import { createProgramRepository } from './program/program-repository';
+import { programRoutes } from './program/program-routes';
 import { createLaunchRecords } from './courses/launch-records';
 import { createCatalog } from './curriculum/catalog';
 import { loadModules } from './curriculum/load-content';
@@ -234,6 +238,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     }).concat(framePolicy(frameOrigins)),
     routers: [
       competencyRoutes({ competencies }),
+      standardsRoutes({ framework, versions: loadFrameworkVersions(), baseUrl: urls.base }),
       ltiRoutes({
         provider: lti,
         loginAttempts,
@@ -269,6 +274,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       }),
       reflectionRoutes({ assessment, records }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
+      programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],

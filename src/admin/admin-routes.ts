@@ -63,6 +63,7 @@ const retryBodySchema = z.object({
 
 const nav = [
   { href: '/admin', label: 'Overview' },
+  { href: '/admin/program', label: 'Program' },
   { href: '/admin/passback', label: 'Grade passback' },
   { href: '/admin/jobs', label: 'Background jobs' },
   { href: '/admin/audit', label: 'Audit log' },

@@ -1,0 +1,137 @@
+import { Types, type Connection } from 'mongoose';
+import { platformCondition, scopePlatforms, type AdminScope } from '../admin/admin-scope';
+import type { ProficiencyLevel } from '../assessment/scoring';
+import type { RubricLevel } from '../curriculum/content-schema';
+
+/**
+ * Read-only access to what the program dashboard needs. Reads only fields other work keeps stable:
+ * courses (platform, title), learner memberships, competency scores (userId, courseId, competencyId,
+ * score, level) and attempts (userId, courseId, moduleId, moduleVersion, number, status, answers).
+ * Every method takes the administrator's scope and puts it in the course query; the other collections
+ * are read only for the course ids that query returned.
+ */
+export interface ProgramCourse {
+  id: string;
+  title: string;
+  label: string | undefined;
+  issuer: string;
+  clientId: string;
+}
+
+export interface CohortScore {
+  userId: string;
+  courseId: string;
+  scores: { competencyId: string; score: number; level: ProficiencyLevel }[];
+}
+
+export interface CohortAnswer {
+  itemId: string;
+  kind: 'mcq' | 'reflection';
+  selected: string[];
+  selfLevel: RubricLevel | undefined;
+  facultyLevel: RubricLevel | undefined;
+}
+
+export interface CohortAttempt {
+  userId: string;
+  courseId: string;
+  moduleId: string;
+  moduleVersion: number;
+  number: number;
+  status: 'in_progress' | 'completed';
+  answers: CohortAnswer[];
+}
+
+export interface CohortData {
+  courses: ProgramCourse[];
+  /** Learners of the courses (distinct user ids), plus anyone with scores or attempts there. */
+  coaches: string[];
+  scores: CohortScore[];
+  attempts: CohortAttempt[];
+}
+
+export interface ProgramRepository {
+  listCourses(scope: AdminScope): Promise<ProgramCourse[]>;
+  /** The cohort of the given courses; ids outside the scope (or unknown) are not in `courses`. */
+  loadCohort(scope: AdminScope, courseIds: readonly string[]): Promise<CohortData>;
+}
+
+const levels = new Set(['novice', 'developing', 'proficient', 'expert']);
+const isLevel = (v: unknown): v is ProficiencyLevel => typeof v === 'string' && levels.has(v);
+const hex = (v: unknown): string => (v instanceof Types.ObjectId ? v.toHexString() : String(v));
+
+export function createProgramRepository(connection: Connection): ProgramRepository {
+  const collection = (name: string) => connection.collection(name);
+
+  async function scopedCourses(scope: AdminScope, ids?: readonly string[]): Promise<ProgramCourse[]> {
+    const conditions: Record<string, unknown>[] = [];
+    const platforms = platformCondition(scopePlatforms(scope));
+    if (platforms) conditions.push(platforms);
+    if (ids) conditions.push({ _id: { $in: ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id)) } });
+    const docs = await collection('courses')
+      .find(conditions.length > 0 ? { $and: conditions } : {}, { projection: { title: 1, label: 1, issuer: 1, clientId: 1 } })
+      .toArray();
+    return docs
+      .map((d) => ({
+        id: hex(d._id),
+        title: typeof d.title === 'string' && d.title !== '' ? d.title : hex(d._id),
+        label: typeof d.label === 'string' ? d.label : undefined,
+        issuer: String(d.issuer),
+        clientId: String(d.clientId),
+      }))
+      .sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id));
+  }
+
+  return {
+    listCourses: (scope) => scopedCourses(scope),
+    async loadCohort(scope, courseIds) {
+      const courses = await scopedCourses(scope, courseIds);
+      const ids = courses.map((c) => new Types.ObjectId(c.id));
+      if (ids.length === 0) return { courses, coaches: [], scores: [], attempts: [] };
+      const [memberships, scoreDocs, attemptDocs] = await Promise.all([
+        collection('memberships')
+          .find({ courseId: { $in: ids }, isLearner: true }, { projection: { userId: 1 } })
+          .toArray(),
+        collection('competency_scores')
+          .find({ courseId: { $in: ids } }, { projection: { userId: 1, courseId: 1, scores: 1 } })
+          .toArray(),
+        collection('attempts')
+          .find(
+            { courseId: { $in: ids } },
+            { projection: { userId: 1, courseId: 1, moduleId: 1, moduleVersion: 1, number: 1, status: 1, answers: 1 } },
+          )
+          .toArray(),
+      ]);
+      const scores: CohortScore[] = scoreDocs.map((d) => ({
+        userId: hex(d.userId),
+        courseId: hex(d.courseId),
+        scores: (Array.isArray(d.scores) ? (d.scores as Record<string, unknown>[]) : []).flatMap((s) =>
+          typeof s.competencyId === 'string' && typeof s.score === 'number' && isLevel(s.level)
+            ? [{ competencyId: s.competencyId, score: s.score, level: s.level }]
+            : [],
+        ),
+      }));
+      const attempts: CohortAttempt[] = attemptDocs.map((d) => ({
+        userId: hex(d.userId),
+        courseId: hex(d.courseId),
+        moduleId: String(d.moduleId),
+        moduleVersion: typeof d.moduleVersion === 'number' ? d.moduleVersion : 0,
+        number: typeof d.number === 'number' ? d.number : 0,
+        status: d.status === 'completed' ? 'completed' : 'in_progress',
+        answers: (Array.isArray(d.answers) ? (d.answers as Record<string, unknown>[]) : []).map((a) => ({
+          itemId: String(a.itemId),
+          kind: a.kind === 'reflection' ? 'reflection' : 'mcq',
+          selected: Array.isArray(a.selected) ? a.selected.map(String) : [],
+          selfLevel: isLevel(a.selfLevel) ? a.selfLevel : undefined,
+          facultyLevel: isLevel(a.facultyLevel) ? a.facultyLevel : undefined,
+        })),
+      }));
+      const coaches = new Set<string>([
+        ...memberships.map((m) => hex(m.userId)),
+        ...scores.map((s) => s.userId),
+        ...attempts.map((a) => a.userId),
+      ]);
+      return { courses, coaches: [...coaches].sort(), scores, attempts };
+    },
+  };
+}
