@@ -45,6 +45,8 @@ interface MatrixEntry {
   sameForAll?: number[];
   /** A valid form, so the request is decided by who asks, not refused as malformed first. */
   body?: Record<string, string>;
+  /** Query string; `:name` is replaced by platform A's id of that name. */
+  query?: string;
 }
 
 const matrix: Record<string, MatrixEntry> = {
@@ -53,6 +55,12 @@ const matrix: Record<string, MatrixEntry> = {
   'GET /': { allowed: everyone },
   'GET /api/competencies': { allowed: everyone },
   'GET /lti/canvas.json': { allowed: everyone },
+  'GET /api/framework/case': { allowed: everyone },
+  'GET /api/framework/canvas.csv': { allowed: everyone },
+  'GET /api/framework/moodle.csv': { allowed: everyone },
+  'GET /api/framework/versions': { allowed: everyone },
+  // A random id: public CASE URIs answer 404 for unknown items, for everyone alike.
+  'GET /ims/case/v1p1/:collection/:id': { allowed: everyone, unknownIdIsAllowed: true },
   'GET /lti/register': { allowed: everyone },
   'GET /admin/login': { allowed: everyone },
   'GET /deep-linking': { allowed: ['deepLinking'] },
@@ -84,6 +92,8 @@ const matrix: Record<string, MatrixEntry> = {
   'GET /admin/jobs': { allowed: admins },
   'GET /admin/jobs/:jobId': { allowed: adminsOfA },
   'GET /admin/audit': { allowed: admins },
+  'GET /admin/program': { allowed: admins },
+  'GET /admin/program/:table.csv': { allowed: adminsOfA, query: 'course=:courseId' },
   'GET /admin/platforms': { allowed: globalAdmins },
   'POST /admin/platforms/invites': { allowed: globalAdmins },
   'POST /admin/platforms/invites/:id/revoke': { allowed: globalAdmins },
@@ -174,6 +184,7 @@ describe('route table × personas', () => {
     const pages = await hurry(learner, await learner.get(`${server.url}/modules/M01`));
     ids.attemptId = /\/attempts\/([a-f0-9]{24})\//.exec(pages[pages.length - 1]!.url)![1]!;
     ids.itemId = 'M01.R1';
+    ids.table = 'competencies';
     const course = (await server.connection.db!.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
     ids.courseId = course._id.toHexString();
     const scored = await scoreCourse(server, 'canvas');
@@ -203,10 +214,15 @@ describe('route table × personas', () => {
       const path = pattern
         .replace(':moduleId', 'M01')
         .replace(':section', '1')
+        .replace(':table', ids.table ?? 'missing')
+        .replace('/ims/case/v1p1/:collection/:id', '/ims/case/v1p1/CFItems/00000000-0000-4000-8000-000000000000')
         .replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(ids[name] ?? 'missing'));
       for (const persona of personas) {
         const browser = browsers.get(persona)!;
-        const url = `${server.url}${path}`;
+        const query = entry.query
+          ? `?${entry.query.replace(/:(\w+)/g, (_m, name: string) => encodeURIComponent(ids[name] ?? 'missing'))}`
+          : '';
+        const url = `${server.url}${path}${query}`;
         const token = csrf.get(persona);
         const res =
           method === 'GET'
