@@ -9,13 +9,21 @@ export interface LatencyProxy {
   readonly port: number;
   /** The upstream URI with host and port replaced by the proxy's. */
   uriFor(upstreamUri: string): string;
+  /** Cuts every connection and refuses new ones (the database "goes away") until resume(). */
+  interrupt(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
 export async function startLatencyProxy(upstreamUri: string, delayMs: number): Promise<LatencyProxy> {
   const upstream = new URL(upstreamUri.replace(/^mongodb:/, 'http:'));
   const sockets = new Set<Socket>();
+  let interrupted = false;
   const server: Server = createServer((client) => {
+    if (interrupted) {
+      client.destroy();
+      return;
+    }
     const db = connect(Number(upstream.port), upstream.hostname);
     sockets.add(client);
     sockets.add(db);
@@ -41,6 +49,13 @@ export async function startLatencyProxy(upstreamUri: string, delayMs: number): P
     port,
     uriFor(uri) {
       return uri.replace(/^mongodb:\/\/[^/]+/, `mongodb://127.0.0.1:${port}`);
+    },
+    interrupt() {
+      interrupted = true;
+      for (const s of sockets) s.destroy();
+    },
+    resume() {
+      interrupted = false;
     },
     async close() {
       for (const s of sockets) s.destroy();
