@@ -235,14 +235,14 @@ describe('properties of the score model', () => {
   });
 
   test('more and better evidence never lowers a score or a level: adding evidence worth at least the current score, or rating a pending reflection at least that high, or raising a value', () => {
-    const better = (e: Evidence): Evidence =>
-      e.kind === 'knowledge' ? { ...e, value: 1 } : { ...e, facultyLevel: 'expert' };
+    const better = (e: Evidence): Evidence => (e.kind === 'knowledge' ? { ...e, value: 1 } : { ...e, facultyLevel: 'expert' });
     fc.assert(
       fc.property(fc.array(evidenceArb, { maxLength: 12 }), evidenceArb, fc.nat(11), (evidence, extra, index) => {
         const before = scoreCompetency('C1.1', evidence);
         const extraValue = evidenceValue(extra);
         const candidates: Evidence[][] = [];
-        if (extraValue === undefined || before.score === undefined || extraValue * 100 >= before.score) candidates.push([...evidence, extra]);
+        if (extraValue === undefined || before.score === undefined || extraValue * 100 >= before.score)
+          candidates.push([...evidence, extra]);
         if (evidence.length > 0) {
           const i = index % evidence.length;
           candidates.push(evidence.map((e, j) => (j === i ? better(e) : e)));
@@ -274,11 +274,10 @@ function playAll(strategy: Strategy, faculty: RubricLevel | undefined, self: Rub
   return modules.map((module, i) =>
     attempt(
       module,
-      module.items.map(
-        (item): Answer =>
-          item.kind === 'mcq'
-            ? { kind: 'mcq', itemId: item.id, selected: strategy(item) }
-            : { kind: 'reflection', itemId: item.id, selfLevel: self, facultyLevel: faculty },
+      module.items.map((item): Answer =>
+        item.kind === 'mcq'
+          ? { kind: 'mcq', itemId: item.id, selected: strategy(item) }
+          : { kind: 'reflection', itemId: item.id, selfLevel: self, facultyLevel: faculty },
       ),
       i + 1,
     ),

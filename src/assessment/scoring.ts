@@ -204,7 +204,7 @@ export interface SelfAssessment {
   /** Mean self-rating on the 0–100 scale, over performances the coach rated. */
   selfScore: number;
   /** Mean (self − faculty) in rubric levels over performances both rated; positive: the coach rates higher. */
-  gapLevels: number | undefined;
+  gapLevels?: number;
   compared: number;
 }
 
@@ -264,7 +264,7 @@ export function scoreCompetency(competencyId: string, evidence: readonly Evidenc
       ? undefined
       : {
           selfScore: round2((selfRated.reduce((s, r) => s + rubricValue[r.self], 0) / selfRated.length) * 100),
-          gapLevels: compared.length === 0 ? undefined : round2(compared.reduce((s, g) => s + g, 0) / compared.length),
+          ...(compared.length === 0 ? {} : { gapLevels: round2(compared.reduce((s, g) => s + g, 0) / compared.length) }),
           compared: compared.length,
         };
   const base = {

@@ -69,7 +69,7 @@ export function createGradingAdmin(deps: {
     const ours = new Map<string, number>();
     for (const snapshot of await deps.scores.listForCourse(course.id)) {
       const score = snapshot.scores.find((s) => s.competencyId === competencyId);
-      if (score) ours.set(snapshot.userId, score.score);
+      if (score?.score !== undefined) ours.set(snapshot.userId, score.score);
     }
     const results: z.infer<typeof resultSchema>[] = [];
     // Every page (Link: rel="next"), or learners on later pages would show as missing in the LMS.
@@ -147,7 +147,8 @@ export function createGradingAdmin(deps: {
       const course = await courseIn(scope, courseId);
       if (!course) return [];
       const rows: ReconcileRow[] = [];
-      for (const competencyId of (await deps.lineItems.known(course.id)).keys()) rows.push(...(await reconcileColumn(course, competencyId)));
+      for (const competencyId of (await deps.lineItems.known(course.id)).keys())
+        rows.push(...(await reconcileColumn(course, competencyId)));
       return rows;
     },
 
