@@ -201,9 +201,17 @@ export const moduleFileSchema = z
           const keys = v.options.filter((o) => o.correct).length;
           const path = ['items', i, 'variants', k, 'options'];
           if (!item.multiple && keys !== 1)
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `variant ${v.id} of a single-best-answer question needs exactly one correct option` });
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path,
+              message: `variant ${v.id} of a single-best-answer question needs exactly one correct option`,
+            });
           if (item.multiple && (keys < 1 || keys === v.options.length))
-            ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `variant ${v.id} needs at least one correct and one incorrect option` });
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path,
+              message: `variant ${v.id} needs at least one correct and one incorrect option`,
+            });
           if (new Set(v.options.map((o) => o.id)).size !== v.options.length)
             ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `variant ${v.id}: duplicate option id` });
         });

@@ -143,7 +143,10 @@ function mcqsOf(modules: readonly ModuleFile[]): McqItem[] {
   return modules.flatMap((m) =>
     m.items
       .filter((i): i is McqItem => i.kind === 'mcq')
-      .flatMap((i) => [i, ...(i.variants ?? []).map((v): McqItem => ({ ...i, id: `${i.id}.${v.id}`, stem: v.stem, options: v.options, variants: undefined }))]),
+      .flatMap((i) => [
+        i,
+        ...(i.variants ?? []).map((v): McqItem => ({ ...i, id: `${i.id}.${v.id}`, stem: v.stem, options: v.options, variants: undefined })),
+      ]),
   );
 }
 
@@ -246,7 +249,9 @@ export function assessItemQuality(modules: readonly ModuleFile[]): ItemQualityRe
       bundledObjectives: m.objectives.filter((o) => objectiveVerbs(o.text).length > 1).map((o) => o.id),
       reflectionsWithoutDeidentification: reflections.filter((r) => !hasDeidentificationInstruction(r.prompt)).map((r) => r.id),
       rubricProblems: reflections.flatMap(rubricProblems),
-      questionsWithoutVariant: m.items.filter((i) => i.kind === 'mcq' && (i.variants ?? []).length < t.minVariantsPerQuestion).map((i) => i.id),
+      questionsWithoutVariant: m.items
+        .filter((i) => i.kind === 'mcq' && (i.variants ?? []).length < t.minVariantsPerQuestion)
+        .map((i) => i.id),
     };
     for (const id of quality.questionsWithoutVariant) problems.push(`${id}: no parallel variant for retakes`);
     if (stats.keyLongestShare > t.maxKeyLongestShareInModule)
