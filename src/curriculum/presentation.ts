@@ -31,10 +31,12 @@ export function formIds(item: McqItem): (string | undefined)[] {
  * every form has been seen, the least served one (ties: the one served longest ago).
  */
 export function chooseForm(item: McqItem, previouslyServed: readonly (string | undefined)[]): string | undefined {
+  // Indexes, not ids: Array.prototype.sort moves undefined (the original form) to the end whatever the comparator.
   const ids = formIds(item);
   const count = (id: string | undefined): number => previouslyServed.filter((s) => s === id).length;
   const lastSeen = (id: string | undefined): number => previouslyServed.lastIndexOf(id);
-  return [...ids].sort((a, b) => count(a) - count(b) || lastSeen(a) - lastSeen(b))[0];
+  const order = ids.map((_, i) => i).sort((a, b) => count(ids[a]) - count(ids[b]) || lastSeen(ids[a]) - lastSeen(ids[b]) || a - b);
+  return ids[order[0] ?? 0];
 }
 
 /** Fisher–Yates driven by SHA-256 of (attempt id, item id, form): the same inputs always give the same order. */
