@@ -91,8 +91,17 @@ export function createGradingAdmin(deps: {
           ? undefined
           : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
       const mine = learner ? ours.get(learner.id) : undefined;
+      // Neither side has a number (insufficient evidence: the LMS holds only our comment): they agree.
       const status =
-        mine === undefined ? 'only-in-lms' : lms === undefined ? 'missing-in-lms' : Math.abs(mine - lms) < 0.01 ? 'match' : 'differs';
+        mine === undefined && lms === undefined && learner
+          ? 'match'
+          : mine === undefined
+            ? 'only-in-lms'
+            : lms === undefined
+              ? 'missing-in-lms'
+              : Math.abs(mine - lms) < 0.01
+                ? 'match'
+                : 'differs';
       rows.push({ learner: learner?.name ?? r.userId, userSub: r.userId, competencyId, ours: mine, lms, status });
     }
     for (const learner of learners) {
