@@ -48,6 +48,24 @@ export interface ScoreRepository {
   countEvents(filter: { type: DomainEvent['type']; userId?: string }): Promise<number>;
 }
 
+/**
+ * Snapshots stored before the evidence model (no `status`, no `evidence`) read as scored, with a note saying so; the
+ * next recomputation (a rating, a finished module, a resync) replaces them.
+ */
+function fromStored(raw: Partial<CompetencyScore> & { competencyId: string }): CompetencyScore {
+  if (raw.status && raw.evidence) return raw as CompetencyScore;
+  return {
+    competencyId: raw.competencyId,
+    status: typeof raw.score === 'number' ? 'scored' : 'insufficient-evidence',
+    ...(typeof raw.score === 'number' ? { score: raw.score } : {}),
+    ...(raw.level ? { level: raw.level } : {}),
+    levelCap: 'computed by the earlier score model; replaced at the next recomputation',
+    modules: raw.modules ?? [],
+    evidence: { primaryItems: 0, secondaryItems: 0, kinds: [], ratedPerformances: 0, pending: 0 },
+    pendingFacultyRating: raw.pendingFacultyRating ?? false,
+  };
+}
+
 export function createScoreRepository(connection: Connection): ScoreRepository {
   const snapshots: Model<SnapshotDoc> =
     connection.models.CompetencyScoreSnapshot ??
@@ -138,7 +156,7 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
   const toSnapshot = (d: SnapshotDoc): ScoreSnapshot => ({
     userId: d.userId.toHexString(),
     courseId: d.courseId ? d.courseId.toHexString() : null,
-    scores: d.scores,
+    scores: d.scores.map(fromStored),
     computedAt: d.computedAt,
     version: d.version ?? 0,
   });

@@ -327,4 +327,24 @@ describe('the score model through the real HTTP flow', () => {
     const profile = await coach.get(`${server.url}/profile`);
     expect(profile.text).toContain('Change over time');
   });
+
+  test('when a coach has scores stored by the earlier model, then the profile still shows them, marked as such', async () => {
+    const learner = people('moodle', 1, 'learner')[7]!;
+    const browser = new Browser();
+    await launch(server, browser, launchInput('moodle', 'coach', { userId: learner.userId }, 1));
+    const db = server.connection.db!;
+    const user = (await db.collection('users').findOne({ sub: learner.userId }))!;
+    const course = (await db.collection('courses').findOne({ contextId: learner.contextId }))!;
+    await db.collection('competency_scores').insertOne({
+      userId: user._id,
+      courseId: course._id,
+      scores: [{ competencyId: 'C1.1', score: 81.25, level: 'proficient', modules: ['M01'], objectives: 2, pendingFacultyRating: true }],
+      computedAt: new Date(),
+      version: 1,
+    });
+    const profile = await browser.get(`${server.url}/profile`);
+    expect(profile.status).toBe(200);
+    expect(profile.text).toMatch(/C1\.1 Establishing the coaching agreement<\/th><td>81\.3 \/ 100/);
+    expect(profile.text).toContain('computed by the earlier score model');
+  });
 });
