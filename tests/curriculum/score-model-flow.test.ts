@@ -316,6 +316,10 @@ describe('the score model through the real HTTP flow', () => {
     // The second rating is shown with the agreement; the first rating stays the rating of record (no rescoring).
     const scoresAfter = (await db.collection('competency_scores').findOne({ userId: user._id }))!;
     expect(scoresAfter.version).toBe(scoresBefore.version);
+    // History: one snapshot for finishing the module, one for the first rating; the current one is the latest.
+    const history = await db.collection('competency_score_history').find({ userId: user._id }).sort({ version: 1 }).toArray();
+    expect(history.map((h) => h.version)).toEqual([scoresAfter.version - 1, scoresAfter.version]);
+    expect(history[1]!.scores).toEqual(scoresAfter.scores);
 
     // The coach sees the first rater's comment and level beside the reflection, not the second rater's.
     const module = await server.assessment.currentModule('M06');
