@@ -66,10 +66,12 @@ export function createGradingAdmin(deps: {
     if (!lineItemUrl) return [];
     const learners = await deps.records.listLearners(course.id);
     const bySub = new Map(learners.map((l) => [l.sub, l]));
-    const ours = new Map<string, number>();
+    // null: we report this competency without a number (insufficient evidence), so the LMS should hold a result
+    // without a score.
+    const ours = new Map<string, number | null>();
     for (const snapshot of await deps.scores.listForCourse(course.id)) {
       const score = snapshot.scores.find((s) => s.competencyId === competencyId);
-      if (score?.score !== undefined) ours.set(snapshot.userId, score.score);
+      if (score) ours.set(snapshot.userId, score.score ?? null);
     }
     const results: z.infer<typeof resultSchema>[] = [];
     // Every page (Link: rel="next"), or learners on later pages would show as missing in the LMS.
@@ -91,23 +93,31 @@ export function createGradingAdmin(deps: {
           ? undefined
           : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
       const mine = learner ? ours.get(learner.id) : undefined;
-      // Neither side has a number (insufficient evidence: the LMS holds only our comment): they agree.
       const status =
-        mine === undefined && lms === undefined && learner
-          ? 'match'
-          : mine === undefined
-            ? 'only-in-lms'
+        mine === undefined
+          ? 'only-in-lms'
+          : mine === null
+            ? lms === undefined
+              ? 'match'
+              : 'differs'
             : lms === undefined
               ? 'missing-in-lms'
               : Math.abs(mine - lms) < 0.01
                 ? 'match'
                 : 'differs';
-      rows.push({ learner: learner?.name ?? r.userId, userSub: r.userId, competencyId, ours: mine, lms, status });
+      rows.push({ learner: learner?.name ?? r.userId, userSub: r.userId, competencyId, ours: mine ?? undefined, lms, status });
     }
     for (const learner of learners) {
       const mine = ours.get(learner.id);
       if (mine !== undefined && !seen.has(learner.sub))
-        rows.push({ learner: learner.name, userSub: learner.sub, competencyId, ours: mine, lms: undefined, status: 'missing-in-lms' });
+        rows.push({
+          learner: learner.name,
+          userSub: learner.sub,
+          competencyId,
+          ours: mine ?? undefined,
+          lms: undefined,
+          status: 'missing-in-lms',
+        });
     }
     return rows;
   }
