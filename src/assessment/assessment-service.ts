@@ -234,9 +234,9 @@ export function createAssessmentService(deps: AssessmentDeps) {
 
     async startOrResume(coach: Coach, moduleId: string, startKey: string): Promise<Attempt> {
       const module = await currentModule(moduleId);
-      // Parallel forms: each question is served in a form this coach has not seen in this course before, so the
+      // Parallel forms: each question is served in a form this coach has not seen before (in any course), so the
       // feedback of one attempt never hands over the key of the next.
-      const previous = (await deps.attempts.listForUser(coach.userId, coach.courseId)).filter((a) => a.moduleId === moduleId);
+      const previous = await deps.attempts.listForUserModule(coach.userId, moduleId);
       const forms: ServedFormRecord[] = module.items.flatMap((item) =>
         item.kind === 'mcq'
           ? [

@@ -130,6 +130,8 @@ export interface AttemptRepository {
   findById(id: string): Promise<Attempt | null>;
   listForUser(userId: string, courseId: string | null): Promise<Attempt[]>;
   listCompletedForUser(userId: string, courseId: string | null): Promise<Attempt[]>;
+  /** A coach's attempts at one module in every course, oldest first (which forms they have been served). */
+  listForUserModule(userId: string, moduleId: string): Promise<Attempt[]>;
   listCompletedForCourse(courseId: string): Promise<Attempt[]>;
   /** Opens an attempt unless one is open already (or this start key was used): returns the open one. */
   open(input: {
@@ -214,6 +216,13 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
     },
     async listForUser(userId, courseId) {
       const docs = await model.find(scope(userId, courseId)).sort({ startedAt: 1 }).lean<AttemptDoc[]>();
+      return docs.map(toAttempt);
+    },
+    async listForUserModule(userId, moduleId) {
+      const docs = await model
+        .find({ userId: oid(userId), moduleId })
+        .sort({ startedAt: 1 })
+        .lean<AttemptDoc[]>();
       return docs.map(toAttempt);
     },
     async listCompletedForUser(userId, courseId) {
