@@ -1,13 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { Catalog } from '../curriculum/catalog';
-import type { ModuleFile, RubricLevel } from '../curriculum/content-schema';
+import {
+  mixedResponseRule,
+  reflectionLevelFromCriteria,
+  type ModuleFile,
+  type PromptPart,
+  type Rubric,
+  type RubricLevel,
+} from '../curriculum/content-schema';
+import { chooseForm, displayOrder, formOf } from '../curriculum/presentation';
 import type { ModuleStore } from '../curriculum/module-store';
 import type { LaunchRecords } from '../courses/launch-records';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
 import type { EventBus, ScoreCause } from '../shared/events';
 import type { Logger } from '../shared/logger';
 import { noFaultPoint, type FaultPoint } from '../shared/fault-points';
-import type { Attempt, AttemptRepository, OwedMark, StoredAnswer } from './attempt-repository';
+import type {
+  Attempt,
+  AttemptRepository,
+  CriterionRating,
+  FacultyRating,
+  OwedMark,
+  ServedFormRecord,
+  StoredAnswer,
+} from './attempt-repository';
 import type { ScoreRepository, ScoreSnapshot } from './score-repository';
 import { attemptScore, countingAttempts, courseCompetencyScores, type Answer, type CompletedAttempt } from './scoring';
 
@@ -42,9 +58,39 @@ export interface AssessmentDeps {
 function toScoringAnswers(answers: readonly StoredAnswer[]): Answer[] {
   return answers.map((a) =>
     a.kind === 'mcq'
-      ? { kind: 'mcq', itemId: a.itemId, selected: a.selected }
-      : { kind: 'reflection', itemId: a.itemId, selfLevel: a.selfLevel ?? 'novice', facultyLevel: a.facultyLevel },
+      ? { kind: 'mcq', itemId: a.itemId, selected: a.selected, variantId: a.variantId }
+      : { kind: 'reflection', itemId: a.itemId, selfLevel: a.selfLevel, facultyLevel: a.facultyLevel },
   );
+}
+
+/** The form an attempt serves for an item (undefined: the original). */
+export function servedVariant(attempt: Pick<Attempt, 'forms'>, itemId: string): string | undefined {
+  return attempt.forms.find((f) => f.itemId === itemId)?.variantId ?? undefined;
+}
+
+/** A faculty rating as entered: a level per rubric criterion (or one level for rubrics without criteria) and a comment. */
+export interface RatingInput {
+  criteria: CriterionRating[];
+  /** Only for module versions whose rubric has no criteria. */
+  level?: RubricLevel | undefined;
+  comment: string;
+}
+
+export interface CourseReflection {
+  attemptId: string;
+  userId: string;
+  moduleId: string;
+  moduleTitle: string;
+  itemId: string;
+  prompt: string;
+  promptParts: PromptPart[];
+  rubric: Rubric;
+  mixedResponseRule: string;
+  text: string;
+  /** The coach's self-rating: pages show it to a rater only after they have rated (blind rating). */
+  selfLevel: RubricLevel | undefined;
+  first: FacultyRating | undefined;
+  second: FacultyRating | undefined;
 }
 
 /** Use cases of the coach's work: start, answer, move on, finish, and the scores that follow. */
@@ -121,8 +167,10 @@ export function createAssessmentService(deps: AssessmentDeps) {
       cause: { kind: cause, moduleId: causeAttempt?.moduleId, attemptId: causeAttempt?.id },
       scores: snapshot.scores.map((s) => ({
         competencyId: s.competencyId,
-        score: s.score,
-        level: s.level,
+        status: s.status,
+        ...(s.score !== undefined ? { score: s.score } : {}),
+        ...(s.level !== undefined ? { level: s.level } : {}),
+        ...(s.missing !== undefined ? { missing: s.missing } : {}),
         modules: s.modules,
         pendingFacultyRating: s.pendingFacultyRating,
       })),
@@ -188,12 +236,30 @@ export function createAssessmentService(deps: AssessmentDeps) {
       const module = await currentModule(moduleId);
       // The form's key is only unique per person: another coach's key must never lead to their attempt.
       const scopedKey = `${coach.userId}:${coach.courseId ?? '-'}:${startKey}`;
+      // Parallel forms: each question is served in a form this coach has not seen before (in any course), so the
+      // feedback of one attempt never hands over the key of the next.
+      const previous = await deps.attempts.listForUserModule(coach.userId, moduleId);
+      const forms: ServedFormRecord[] = module.items.flatMap((item) =>
+        item.kind === 'mcq'
+          ? [
+              {
+                itemId: item.id,
+                variantId:
+                  chooseForm(
+                    item,
+                    previous.map((a) => servedVariant(a, item.id)),
+                  ) ?? null,
+              },
+            ]
+          : [],
+      );
       return deps.attempts.open({
         userId: coach.userId,
         courseId: coach.courseId,
         moduleId,
         moduleVersion: module.version,
         startKey: scopedKey,
+        forms,
       });
     },
 
@@ -217,7 +283,8 @@ export function createAssessmentService(deps: AssessmentDeps) {
       if (attempt.status !== 'in_progress') throw new ConflictError('This attempt is finished; start a new attempt to answer again.');
       let stored: StoredAnswer;
       if (item.kind === 'mcq' && input.kind === 'mcq') {
-        const valid = new Set(item.options.map((o) => o.id));
+        const form = formOf(item, servedVariant(attempt, item.id));
+        const valid = new Set(form.options.map((o) => o.id));
         const selected = [...new Set(input.selected)];
         if (selected.length === 0) throw new BadRequestError('Choose an answer before submitting.');
         if (selected.some((s) => !valid.has(s))) throw new BadRequestError('That option is not part of the question.');
@@ -230,6 +297,13 @@ export function createAssessmentService(deps: AssessmentDeps) {
           selfLevel: undefined,
           facultyLevel: undefined,
           facultyRatedBy: undefined,
+          ...(form.variantId ? { variantId: form.variantId } : {}),
+          displayedOrder: displayOrder(
+            attempt.id,
+            item.id,
+            form.variantId,
+            form.options.map((o) => o.id),
+          ),
           submittedAt: now(),
         };
       } else if (input.kind === 'reflection') {
@@ -274,19 +348,65 @@ export function createAssessmentService(deps: AssessmentDeps) {
       return finished;
     },
 
+    /**
+     * Rates a reflection per rubric criterion; the level follows the module's mixed-response rule. The first faculty
+     * member's rating counts (a re-rating by them replaces it and rescoring follows); another faculty member's
+     * rating is kept as the second rating, shown with the agreement, and does not change the score.
+     */
     async rateReflection(
       rater: { userId: string; courseId: string },
       attemptId: string,
       itemId: string,
-      level: RubricLevel,
-    ): Promise<void> {
+      given: RatingInput | RubricLevel,
+    ): Promise<{ role: 'first' | 'second'; level: RubricLevel }> {
       const attempt = await deps.attempts.findById(attemptId);
-      if (!attempt || attempt.courseId !== rater.courseId) throw new NotFoundError('There is no such reflection in this course.');
+      if (!attempt || attempt.courseId !== rater.courseId || attempt.status !== 'completed')
+        throw new NotFoundError('There is no such reflection in this course.');
+      if (attempt.userId === rater.userId) throw new ForbiddenError('You cannot rate your own reflection.');
       const course = await deps.records.findCourse(rater.courseId);
       if (!course) throw new ForbiddenError('The course is unknown.');
-      if (!(await deps.attempts.rateReflection(attemptId, itemId, level, rater.userId, owedMark('faculty-rating'))))
+      const module = await moduleOf(attempt);
+      const item = module.items.find((i) => i.id === itemId);
+      const answer = attempt.answers.find((a) => a.itemId === itemId);
+      if (!item || item.kind !== 'reflection' || !answer) throw new NotFoundError('There is no such reflection.');
+      const criteria = item.rubric.criteria ?? [];
+      // A bare level (scripts, tests) rates every criterion at that level.
+      const input: RatingInput =
+        typeof given === 'string'
+          ? { criteria: criteria.map((c) => ({ criterionId: c.id, level: given })), level: given, comment: '' }
+          : given;
+      let level: RubricLevel;
+      if (criteria.length > 0) {
+        const given = new Map(input.criteria.map((c) => [c.criterionId, c.level]));
+        const missing = criteria.filter((c) => !given.has(c.id));
+        if (missing.length > 0) throw new BadRequestError(`Rate every criterion (${missing.map((c) => c.name).join(', ')} not rated).`);
+        if (input.criteria.some((c) => !criteria.some((k) => k.id === c.criterionId)))
+          throw new BadRequestError('A rated criterion is not part of this rubric.');
+        level = reflectionLevelFromCriteria(criteria.map((c) => given.get(c.id)!));
+      } else {
+        if (!input.level) throw new BadRequestError('Choose a rubric level.');
+        level = input.level;
+      }
+      const rating: FacultyRating = {
+        raterId: rater.userId,
+        criteria:
+          criteria.length > 0
+            ? criteria.map((c) => ({ criterionId: c.id, level: input.criteria.find((x) => x.criterionId === c.id)!.level }))
+            : [],
+        level,
+        comment: input.comment,
+        ratedAt: now(),
+      };
+      if (answer.facultyLevel && answer.facultyRatedBy && answer.facultyRatedBy !== rater.userId) {
+        if (answer.secondRating && answer.secondRating.raterId !== rater.userId)
+          throw new ConflictError('Two faculty members have rated this reflection already.');
+        if (!(await deps.attempts.addSecondRating(attemptId, itemId, rating))) throw new NotFoundError('There is no such reflection.');
+        return { role: 'second', level };
+      }
+      if (!(await deps.attempts.rateReflection(attemptId, itemId, rating, owedMark('faculty-rating'))))
         throw new NotFoundError('There is no such reflection.');
       await settleNow(attempt.userId, attempt.courseId);
+      return { role: 'first', level };
     },
 
     recompute,
@@ -310,21 +430,8 @@ export function createAssessmentService(deps: AssessmentDeps) {
     },
 
     /** Reflections in a course's completed attempts, for faculty to rate (unrated first). */
-    async reflectionsForCourse(courseId: string): Promise<
-      {
-        attemptId: string;
-        userId: string;
-        moduleId: string;
-        moduleTitle: string;
-        itemId: string;
-        prompt: string;
-        rubric: Record<RubricLevel, string>;
-        text: string;
-        selfLevel: RubricLevel | undefined;
-        facultyLevel: RubricLevel | undefined;
-      }[]
-    > {
-      const out = [];
+    async reflectionsForCourse(courseId: string): Promise<CourseReflection[]> {
+      const out: CourseReflection[] = [];
       for (const attempt of await deps.attempts.listCompletedForCourse(courseId)) {
         const module = await moduleOf(attempt);
         for (const answer of attempt.answers) {
@@ -337,14 +444,31 @@ export function createAssessmentService(deps: AssessmentDeps) {
             moduleTitle: module.title,
             itemId: item.id,
             prompt: item.prompt,
+            promptParts: item.promptParts ?? [],
             rubric: item.rubric,
+            mixedResponseRule: module.mixedResponseRule ?? mixedResponseRule,
             text: answer.text ?? '',
             selfLevel: answer.selfLevel,
-            facultyLevel: answer.facultyLevel,
+            first:
+              answer.facultyLevel && answer.facultyRatedBy
+                ? {
+                    raterId: answer.facultyRatedBy,
+                    level: answer.facultyLevel,
+                    criteria: answer.facultyCriteria ?? [],
+                    comment: answer.facultyComment ?? '',
+                    ratedAt: answer.facultyRatedAt ?? attempt.completedAt ?? attempt.startedAt,
+                  }
+                : undefined,
+            second: answer.secondRating,
           });
         }
       }
-      return out.sort((a, b) => Number(Boolean(a.facultyLevel)) - Number(Boolean(b.facultyLevel)));
+      return out.sort((a, b) => Number(Boolean(a.first)) - Number(Boolean(b.first)));
+    },
+
+    /** Every stored snapshot of the coach's scores in this course, oldest first. */
+    scoreHistory(coach: Coach): Promise<ScoreSnapshot[]> {
+      return deps.scores.history(coach.userId, coach.courseId);
     },
 
     async moduleStatuses(coach: Coach): Promise<Map<string, ModuleStatus>> {

@@ -10,7 +10,36 @@ export interface StoredAnswer {
   selfLevel: RubricLevel | undefined;
   facultyLevel: RubricLevel | undefined;
   facultyRatedBy: string | undefined;
+  /** The rating of record's criterion levels and the comment the coach sees (kept next to the level). */
+  facultyCriteria?: CriterionRating[] | undefined;
+  facultyComment?: string | undefined;
+  facultyRatedAt?: Date | undefined;
+  /** An optional second, independent rating by another faculty member (agreement is shown; the first counts). */
+  secondRating?: FacultyRating | undefined;
+  /** Scenario questions: the parallel form served (absent: the original) and the option order shown. */
+  variantId?: string | undefined;
+  displayedOrder?: string[] | undefined;
   submittedAt: Date;
+}
+
+export interface CriterionRating {
+  criterionId: string;
+  level: RubricLevel;
+}
+
+/** One faculty member's rating of a reflection: per criterion, the resulting level, and a comment for the coach. */
+export interface FacultyRating {
+  raterId: string;
+  criteria: CriterionRating[];
+  level: RubricLevel;
+  comment: string;
+  ratedAt: Date;
+}
+
+/** Which form of a scenario question an attempt serves (chosen when the attempt opens). */
+export interface ServedFormRecord {
+  itemId: string;
+  variantId: string | null;
 }
 
 export interface Attempt {
@@ -23,6 +52,7 @@ export interface Attempt {
   status: 'in_progress' | 'completed';
   furthestSection: number;
   answers: StoredAnswer[];
+  forms: ServedFormRecord[];
   startedAt: Date;
   completedAt: Date | undefined;
 }
@@ -59,6 +89,7 @@ interface AttemptDoc {
   startKey?: string;
   furthestSection: number;
   answers: StoredAnswer[];
+  forms?: ServedFormRecord[];
   startedAt: Date;
   completedAt?: Date;
   scoresOwed?: OwedMark | null;
@@ -74,6 +105,7 @@ const toAttempt = (d: AttemptDoc): Attempt => ({
   status: d.status,
   furthestSection: d.furthestSection,
   answers: d.answers.map((a) => ({ ...a, selected: [...a.selected] })),
+  forms: (d.forms ?? []).map((f) => ({ itemId: f.itemId, variantId: f.variantId ?? null })),
   startedAt: d.startedAt,
   completedAt: d.completedAt,
 });
@@ -98,16 +130,27 @@ export interface AttemptRepository {
   findById(id: string): Promise<Attempt | null>;
   listForUser(userId: string, courseId: string | null): Promise<Attempt[]>;
   listCompletedForUser(userId: string, courseId: string | null): Promise<Attempt[]>;
+  /** A coach's attempts at one module in every course, oldest first (which forms they have been served). */
+  listForUserModule(userId: string, moduleId: string): Promise<Attempt[]>;
   listCompletedForCourse(courseId: string): Promise<Attempt[]>;
   /** Opens an attempt unless one is open already (or this start key was used): returns the open one. */
-  open(input: { userId: string; courseId: string | null; moduleId: string; moduleVersion: number; startKey: string }): Promise<Attempt>;
+  open(input: {
+    userId: string;
+    courseId: string | null;
+    moduleId: string;
+    moduleVersion: number;
+    startKey: string;
+    forms?: ServedFormRecord[];
+  }): Promise<Attempt>;
   /** Adds the answer if the item has none yet in this open attempt; false when it was already answered. */
   addAnswer(attemptId: string, answer: StoredAnswer): Promise<boolean>;
   visitSection(attemptId: string, index: number): Promise<void>;
   /** Completes an open attempt once, marking its scores owed in the same write; false if it was already completed. */
   complete(attemptId: string, at: Date, owed: OwedMark): Promise<boolean>;
   /** Rates a reflection and marks the attempt's scores owed in the same write. */
-  rateReflection(attemptId: string, itemId: string, level: RubricLevel, ratedBy: string, owed: OwedMark): Promise<boolean>;
+  rateReflection(attemptId: string, itemId: string, rating: FacultyRating, owed: OwedMark): Promise<boolean>;
+  /** Adds a second rating (no rescoring: the first rating counts); false if there is none to add it to. */
+  addSecondRating(attemptId: string, itemId: string, rating: FacultyRating): Promise<boolean>;
   /** Attempts whose scores are owed, marked before `markedBefore`, oldest first. */
   listOwed(markedBefore: Date, limit: number): Promise<OwedAttempt[]>;
   listOwedFor(userId: string, courseId: string | null): Promise<OwedAttempt[]>;
@@ -125,6 +168,12 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
       selfLevel: String,
       facultyLevel: String,
       facultyRatedBy: String,
+      facultyCriteria: { type: Schema.Types.Mixed, default: undefined },
+      facultyComment: String,
+      facultyRatedAt: Date,
+      secondRating: { type: Schema.Types.Mixed, default: undefined },
+      variantId: String,
+      displayedOrder: { type: [String], default: undefined },
       submittedAt: Date,
     },
     { _id: false },
@@ -145,6 +194,7 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
           startKey: String,
           furthestSection: Number,
           answers: [answerSchema],
+          forms: { type: Schema.Types.Mixed, default: undefined },
           startedAt: Date,
           completedAt: Date,
           scoresOwed: { type: Schema.Types.Mixed, default: undefined },
@@ -166,6 +216,13 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
     },
     async listForUser(userId, courseId) {
       const docs = await model.find(scope(userId, courseId)).sort({ startedAt: 1 }).lean<AttemptDoc[]>();
+      return docs.map(toAttempt);
+    },
+    async listForUserModule(userId, moduleId) {
+      const docs = await model
+        .find({ userId: oid(userId), moduleId })
+        .sort({ startedAt: 1 })
+        .lean<AttemptDoc[]>();
       return docs.map(toAttempt);
     },
     async listCompletedForUser(userId, courseId) {
@@ -198,6 +255,7 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
           startKey: input.startKey,
           furthestSection: 0,
           answers: [],
+          forms: input.forms ?? [],
           startedAt: new Date(),
         });
         return toAttempt(created.toObject());
@@ -241,15 +299,36 @@ export function createAttemptRepository(connection: Connection): AttemptReposito
     async clearOwed(attemptId, token) {
       await model.updateOne({ _id: oid(attemptId), 'scoresOwed.token': token }, { $unset: { scoresOwed: 1 } });
     },
-    async rateReflection(attemptId, itemId, level, ratedBy, owed) {
+    async rateReflection(attemptId, itemId, rating, owed) {
       if (!Types.ObjectId.isValid(attemptId)) return false;
       // By index rather than the positional operator, which the embedded database does not support with $elemMatch.
       const doc = await model.findById(attemptId).lean<AttemptDoc>();
       const index = doc?.answers.findIndex((a) => a.itemId === itemId && a.kind === 'reflection') ?? -1;
       if (index < 0) return false;
+      const at = `answers.${index}`;
+      const result = await model.updateOne(
+        { _id: oid(attemptId), [`${at}.itemId`]: itemId },
+        {
+          $set: {
+            [`${at}.facultyLevel`]: rating.level,
+            [`${at}.facultyRatedBy`]: rating.raterId,
+            [`${at}.facultyCriteria`]: rating.criteria,
+            [`${at}.facultyComment`]: rating.comment,
+            [`${at}.facultyRatedAt`]: rating.ratedAt,
+            scoresOwed: owed,
+          },
+        },
+      );
+      return result.matchedCount === 1;
+    },
+    async addSecondRating(attemptId, itemId, rating) {
+      if (!Types.ObjectId.isValid(attemptId)) return false;
+      const doc = await model.findById(attemptId).lean<AttemptDoc>();
+      const index = doc?.answers.findIndex((a) => a.itemId === itemId && a.kind === 'reflection' && a.facultyLevel) ?? -1;
+      if (index < 0) return false;
       const result = await model.updateOne(
         { _id: oid(attemptId), [`answers.${index}.itemId`]: itemId },
-        { $set: { [`answers.${index}.facultyLevel`]: level, [`answers.${index}.facultyRatedBy`]: ratedBy, scoresOwed: owed } },
+        { $set: { [`answers.${index}.secondRating`]: rating } },
       );
       return result.matchedCount === 1;
     },

@@ -42,8 +42,28 @@ export interface ScoreRepository {
   save(snapshot: ScoreSnapshot): Promise<void>;
   find(userId: string, courseId: string | null): Promise<ScoreSnapshot | null>;
   listForCourse(courseId: string): Promise<ScoreSnapshot[]>;
+  /** Every snapshot ever computed for a learner × course, oldest first (append-only; the latest is `find`). */
+  history(userId: string, courseId: string | null, limit?: number): Promise<ScoreSnapshot[]>;
   recordEvent(event: DomainEvent): Promise<void>;
   countEvents(filter: { type: DomainEvent['type']; userId?: string }): Promise<number>;
+}
+
+/**
+ * Snapshots stored before the evidence model (no `status`, no `evidence`) read as scored, with a note saying so; the
+ * next recomputation (a rating, a finished module, a resync) replaces them.
+ */
+function fromStored(raw: Partial<CompetencyScore> & { competencyId: string }): CompetencyScore {
+  if (raw.status && raw.evidence) return raw as CompetencyScore;
+  return {
+    competencyId: raw.competencyId,
+    status: typeof raw.score === 'number' ? 'scored' : 'insufficient-evidence',
+    ...(typeof raw.score === 'number' ? { score: raw.score } : {}),
+    ...(raw.level ? { level: raw.level } : {}),
+    levelCap: 'computed by the earlier score model; replaced at the next recomputation',
+    modules: raw.modules ?? [],
+    evidence: { primaryItems: 0, secondaryItems: 0, kinds: [], ratedPerformances: 0, pending: 0 },
+    pendingFacultyRating: raw.pendingFacultyRating ?? false,
+  };
 }
 
 export function createScoreRepository(connection: Connection): ScoreRepository {
@@ -60,6 +80,22 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
           version: Number,
         },
         { collection: 'competency_scores', versionKey: false },
+      ),
+    );
+  // Append-only: one document per learner × course × version (unique index), never updated or removed.
+  const history: Model<SnapshotDoc> =
+    connection.models.CompetencyScoreHistory ??
+    connection.model<SnapshotDoc>(
+      'CompetencyScoreHistory',
+      new Schema<SnapshotDoc>(
+        {
+          userId: Schema.Types.ObjectId,
+          courseId: { type: Schema.Types.ObjectId, default: null },
+          scores: Schema.Types.Mixed,
+          computedAt: Date,
+          version: Number,
+        },
+        { collection: 'competency_score_history', versionKey: false },
       ),
     );
   interface EventDoc {
@@ -120,7 +156,7 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
   const toSnapshot = (d: SnapshotDoc): ScoreSnapshot => ({
     userId: d.userId.toHexString(),
     courseId: d.courseId ? d.courseId.toHexString() : null,
-    scores: d.scores,
+    scores: d.scores.map(fromStored),
     computedAt: d.computedAt,
     version: d.version ?? 0,
   });
@@ -156,6 +192,17 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
       await sequences.updateOne({ _id: seqId(userId, courseId), 'request.token': token }, { $unset: { request: 1 } });
     },
     async save(snapshot) {
+      // History first: a crash after it leaves the owed mark, and the repeat insert of the same version is ignored.
+      await history
+        .create({
+          ...key(snapshot.userId, snapshot.courseId),
+          scores: snapshot.scores,
+          computedAt: snapshot.computedAt,
+          version: snapshot.version,
+        })
+        .catch((error: { code?: number }) => {
+          if (error.code !== 11000) throw error;
+        });
       // Only a computation with a higher sequence number replaces the stored one (the wall clock plays no part).
       const fields = { scores: snapshot.scores, computedAt: snapshot.computedAt, version: snapshot.version };
       await snapshots.updateOne(
@@ -171,6 +218,10 @@ export function createScoreRepository(connection: Connection): ScoreRepository {
     async find(userId, courseId) {
       const doc = await snapshots.findOne(key(userId, courseId)).lean<SnapshotDoc>();
       return doc ? toSnapshot(doc) : null;
+    },
+    async history(userId, courseId, limit = 200) {
+      const docs = await history.find(key(userId, courseId)).sort({ version: -1 }).limit(limit).lean<SnapshotDoc[]>();
+      return docs.reverse().map(toSnapshot);
     },
     async listForCourse(courseId) {
       const docs = await snapshots.find({ courseId: new Types.ObjectId(courseId) }).lean<SnapshotDoc[]>();

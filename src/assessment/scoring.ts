@@ -1,24 +1,27 @@
-import type { ModuleFile, RubricLevel } from '../curriculum/content-schema';
+import { rubricLevels, type McqItem, type ModuleFile, type RubricLevel } from '../curriculum/content-schema';
 
 /**
- * Scoring: item → objective → competency → proficiency level. Pure functions, no IO.
+ * Scoring: answers → evidence → competency score and level. Pure functions, no IO. Rules (also in the README,
+ * "What a competency score means"):
  *
- * Rules (also in the README):
- * - Single-best-answer MCQ: 1 when the correct option alone is chosen, else 0.
- * - Multiple-answer MCQ: (correct options chosen − incorrect options chosen) / correct options, floored
- *   at 0. Choosing every option therefore earns 0, and choosing one more correct option never lowers it.
- * - Reflection: rubric level → novice 0.25, developing 0.5, proficient 0.75, expert 1. A self-rating
- *   counts with weight 0.5 relative to an MCQ; a faculty rating, once given, replaces it with weight 1.
- * - Objective score: weighted mean of the attempted items that assess it.
- * - Competency score (0–100): mean of the attempted objectives' scores, weighted by each objective's
- *   weight for the competency. Objectives with no attempted item do not count (no zeros for work not done).
+ * - Evidence is one item answered in a module, for one competency its objectives map to. Kinds:
+ *   `knowledge` (a scenario question, scored by the key) and `reflection` (a written performance rated by faculty).
+ *   A later kind such as faculty direct observation is one more member of `Evidence` with a faculty level.
+ * - Value of evidence (0–1): single-best 1 or 0; multiple-answer (hits − misses) ÷ keys, floored at 0;
+ *   a reflection its faculty level (novice 0, developing ⅓, proficient ⅔, expert 1). An unrated reflection has no
+ *   value: it adds nothing until faculty rate it. Self-ratings never enter the score.
+ * - Weight: the competency's weight on the item's objectives (the highest, when an item serves several). Weight 1 is
+ *   primary; lower weights are secondary and contribute at their weight.
+ * - Score (0–100): weighted mean of the valued evidence.
+ * - Sufficient evidence: at least `minItems` valued primary items of at least `minKinds` kinds, at least one a
+ *   faculty-rated performance. Otherwise the competency is reported as "insufficient evidence", not as a number.
+ * - Level: from the score (thresholds), but never above what the ratings support: Proficient needs a faculty rating
+ *   at proficient or above on the competency (primary evidence); Expert needs `expertRatings` faculty ratings at
+ *   expert from as many different modules.
  */
 
-export const rubricValue: Record<RubricLevel, number> = { novice: 0.25, developing: 0.5, proficient: 0.75, expert: 1 };
-export const selfRatingWeight = 0.5;
-export const facultyRatingWeight = 1;
-
 export type ProficiencyLevel = 'novice' | 'developing' | 'proficient' | 'expert';
+export const proficiencyLevels: readonly ProficiencyLevel[] = ['novice', 'developing', 'proficient', 'expert'];
 
 export interface LevelThresholds {
   developing: number;
@@ -28,6 +31,26 @@ export interface LevelThresholds {
 
 export const defaultThresholds: LevelThresholds = { developing: 40, proficient: 65, expert: 85 };
 
+export interface EvidenceRules {
+  thresholds: LevelThresholds;
+  /** Valued primary items needed before a score is reported. */
+  minItems: number;
+  /** Distinct evidence kinds among them. */
+  minKinds: number;
+  /** Faculty-rated performances among them. */
+  minRatedPerformances: number;
+  /** Faculty ratings at expert, from this many different modules, needed for Expert. */
+  expertRatings: number;
+}
+
+export const defaultRules: EvidenceRules = {
+  thresholds: defaultThresholds,
+  minItems: 3,
+  minKinds: 2,
+  minRatedPerformances: 1,
+  expertRatings: 2,
+};
+
 export function proficiencyLevel(score: number, thresholds: LevelThresholds = defaultThresholds): ProficiencyLevel {
   if (score >= thresholds.expert) return 'expert';
   if (score >= thresholds.proficient) return 'proficient';
@@ -35,30 +58,87 @@ export function proficiencyLevel(score: number, thresholds: LevelThresholds = de
   return 'novice';
 }
 
+/** Faculty rubric level → value 0–1: the position on the four-level scale. */
+export const rubricValue: Record<RubricLevel, number> = { novice: 0, developing: 1 / 3, proficient: 2 / 3, expert: 1 };
+const rank = (level: RubricLevel): number => rubricLevels.indexOf(level);
+
 export interface McqAnswer {
   kind: 'mcq';
   itemId: string;
   selected: readonly string[];
+  /** The parallel form served (undefined: the item's original form). */
+  variantId?: string | undefined;
 }
 
 export interface ReflectionAnswer {
   kind: 'reflection';
   itemId: string;
-  selfLevel: RubricLevel;
+  selfLevel: RubricLevel | undefined;
+  /** The rating of record (the first faculty rater's reflection level). */
   facultyLevel?: RubricLevel | undefined;
 }
 
 export type Answer = McqAnswer | ReflectionAnswer;
 
-export interface ItemScore {
+// ---- Evidence -------------------------------------------------------------------------------------------
+
+interface EvidenceBase {
+  competencyId: string;
+  moduleId: string;
   itemId: string;
-  /** 0–1 */
-  score: number;
-  /** Relative weight of this evidence. */
+  /** The competency's weight on the item's objectives: 1 primary, below 1 secondary. */
   weight: number;
-  /** A reflection without a faculty rating yet. */
-  pendingFacultyRating: boolean;
 }
+
+/** A scenario question scored by its key. */
+export interface KnowledgeEvidence extends EvidenceBase {
+  kind: 'knowledge';
+  /** 0–1 */
+  value: number;
+}
+
+/** A written reflection: a performance, valued only once faculty rate it. */
+export interface ReflectionEvidence extends EvidenceBase {
+  kind: 'reflection';
+  facultyLevel: RubricLevel | undefined;
+  selfLevel: RubricLevel | undefined;
+}
+
+/** Every kind of evidence. Add a kind here (e.g. faculty direct observation) and to the three functions below. */
+export type Evidence = KnowledgeEvidence | ReflectionEvidence;
+export type EvidenceKind = Evidence['kind'];
+
+/** The value of a piece of evidence, or undefined while it awaits a faculty rating (then it adds nothing). */
+export function evidenceValue(e: Evidence): number | undefined {
+  switch (e.kind) {
+    case 'knowledge':
+      return e.value;
+    case 'reflection':
+      return e.facultyLevel === undefined ? undefined : rubricValue[e.facultyLevel];
+  }
+}
+
+/** The faculty level of a rated performance (undefined for knowledge checks and unrated performances). */
+export function facultyRating(e: Evidence): RubricLevel | undefined {
+  switch (e.kind) {
+    case 'knowledge':
+      return undefined;
+    case 'reflection':
+      return e.facultyLevel;
+  }
+}
+
+/** The coach's own rating of the same performance, if any: shown beside the score, never in it. */
+export function selfRating(e: Evidence): RubricLevel | undefined {
+  switch (e.kind) {
+    case 'knowledge':
+      return undefined;
+    case 'reflection':
+      return e.selfLevel;
+  }
+}
+
+// ---- Items ----------------------------------------------------------------------------------------------
 
 export function scoreMcq(options: readonly { id: string; correct: boolean }[], multiple: boolean, selected: readonly string[]): number {
   const chosen = new Set(selected);
@@ -78,123 +158,156 @@ export function scoreMcq(options: readonly { id: string; correct: boolean }[], m
   return Math.max(0, (hits - misses) / correctCount);
 }
 
-export function scoreReflection(selfLevel: RubricLevel, facultyLevel: RubricLevel | undefined): Omit<ItemScore, 'itemId'> {
-  if (facultyLevel) return { score: rubricValue[facultyLevel], weight: facultyRatingWeight, pendingFacultyRating: false };
-  return { score: rubricValue[selfLevel], weight: selfRatingWeight, pendingFacultyRating: true };
+/** The options of the form that was served: the variant's, or the item's own. */
+export function servedOptions(item: McqItem, variantId: string | undefined): McqItem['options'] {
+  if (!variantId) return item.options;
+  return item.variants?.find((v) => v.id === variantId)?.options ?? item.options;
 }
 
-/** Scores every answer that matches an item of the module (answers to unknown items are ignored). */
-export function scoreItems(module: ModuleFile, answers: readonly Answer[]): ItemScore[] {
+/** Evidence from one attempt's answers: one entry per answered item per competency its objectives map to. */
+export function attemptEvidence(module: ModuleFile, answers: readonly Answer[]): Evidence[] {
   const items = new Map(module.items.map((i) => [i.id, i]));
-  const scores: ItemScore[] = [];
+  const objectives = new Map(module.objectives.map((o) => [o.id, o]));
+  const out: Evidence[] = [];
   for (const answer of answers) {
     const item = items.get(answer.itemId);
     if (!item || item.kind !== answer.kind) continue;
-    if (item.kind === 'mcq' && answer.kind === 'mcq') {
-      scores.push({
-        itemId: item.id,
-        score: scoreMcq(item.options, item.multiple, answer.selected),
-        weight: 1,
-        pendingFacultyRating: false,
-      });
-    } else if (answer.kind === 'reflection') {
-      scores.push({ itemId: item.id, ...scoreReflection(answer.selfLevel, answer.facultyLevel) });
+    const weights = new Map<string, number>();
+    for (const oid of item.objectives)
+      for (const c of objectives.get(oid)?.competencies ?? []) weights.set(c.id, Math.max(weights.get(c.id) ?? 0, c.weight));
+    for (const [competencyId, weight] of weights) {
+      const base = { competencyId, moduleId: module.id, itemId: item.id, weight };
+      if (item.kind === 'mcq' && answer.kind === 'mcq') {
+        out.push({ ...base, kind: 'knowledge', value: scoreMcq(servedOptions(item, answer.variantId), item.multiple, answer.selected) });
+      } else if (answer.kind === 'reflection') {
+        out.push({ ...base, kind: 'reflection', facultyLevel: answer.facultyLevel, selfLevel: answer.selfLevel });
+      }
     }
-  }
-  return scores;
-}
-
-export interface ObjectiveScore {
-  objectiveId: string;
-  score: number;
-  weight: number;
-}
-
-export function scoreObjectives(module: ModuleFile, itemScores: readonly ItemScore[]): ObjectiveScore[] {
-  const byItem = new Map(itemScores.map((s) => [s.itemId, s]));
-  const out: ObjectiveScore[] = [];
-  for (const objective of module.objectives) {
-    let sum = 0;
-    let weight = 0;
-    for (const item of module.items) {
-      const s = byItem.get(item.id);
-      if (!s || !item.objectives.includes(objective.id)) continue;
-      sum += s.score * s.weight;
-      weight += s.weight;
-    }
-    if (weight > 0) out.push({ objectiveId: objective.id, score: sum / weight, weight });
   }
   return out;
 }
 
-/** One piece of evidence for a competency: an attempted objective with its weight for that competency. */
-export interface CompetencyEvidence {
-  competencyId: string;
-  moduleId: string;
-  objectiveId: string;
-  /** 0–1 */
-  score: number;
-  weight: number;
-  pendingFacultyRating: boolean;
+// ---- Competencies ---------------------------------------------------------------------------------------
+
+export interface EvidenceSummary {
+  /** Valued primary items (the sufficiency count). */
+  primaryItems: number;
+  /** Valued secondary items (contribute at their weight, reported apart). */
+  secondaryItems: number;
+  kinds: EvidenceKind[];
+  ratedPerformances: number;
+  /** Performances awaiting a faculty rating (they add nothing yet). */
+  pending: number;
 }
 
-export function competencyEvidence(module: ModuleFile, answers: readonly Answer[]): CompetencyEvidence[] {
-  const items = scoreItems(module, answers);
-  const objectives = new Map(scoreObjectives(module, items).map((o) => [o.objectiveId, o]));
-  const pendingItems = new Set(items.filter((i) => i.pendingFacultyRating).map((i) => i.itemId));
-  const evidence: CompetencyEvidence[] = [];
-  for (const objective of module.objectives) {
-    const scored = objectives.get(objective.id);
-    if (!scored) continue;
-    const pending = module.items.some((i) => pendingItems.has(i.id) && i.objectives.includes(objective.id));
-    for (const c of objective.competencies) {
-      evidence.push({
-        competencyId: c.id,
-        moduleId: module.id,
-        objectiveId: objective.id,
-        score: scored.score,
-        weight: c.weight,
-        pendingFacultyRating: pending,
-      });
-    }
-  }
-  return evidence;
+export interface SelfAssessment {
+  /** Mean self-rating on the 0–100 scale, over performances the coach rated. */
+  selfScore: number;
+  /** Mean (self − faculty) in rubric levels over performances both rated; positive: the coach rates higher. */
+  gapLevels?: number;
+  compared: number;
 }
+
+export type CompetencyStatus = 'scored' | 'insufficient-evidence';
 
 export interface CompetencyScore {
   competencyId: string;
-  /** 0–100, decimals kept (rounded to 2 places for storage and display). */
-  score: number;
-  level: ProficiencyLevel;
+  status: CompetencyStatus;
+  /** 0–100, two decimals; absent with insufficient evidence. */
+  score?: number;
+  /** Absent with insufficient evidence. */
+  level?: ProficiencyLevel;
+  /** Why the level is lower than the score alone would give (an evidence rule), if it is. */
+  levelCap?: string;
+  /** What is missing, with insufficient evidence. */
+  missing?: string;
   modules: string[];
-  objectives: number;
+  evidence: EvidenceSummary;
+  selfAssessment?: SelfAssessment;
   pendingFacultyRating: boolean;
 }
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
+const order = (l: ProficiencyLevel): number => proficiencyLevels.indexOf(l);
 
-export function aggregateCompetencies(
-  evidence: readonly CompetencyEvidence[],
-  thresholds: LevelThresholds = defaultThresholds,
-): CompetencyScore[] {
-  const groups = new Map<string, CompetencyEvidence[]>();
-  for (const e of evidence) groups.set(e.competencyId, [...(groups.get(e.competencyId) ?? []), e]);
-  const out: CompetencyScore[] = [];
-  for (const [competencyId, list] of groups) {
-    const weight = list.reduce((s, e) => s + e.weight, 0);
-    if (weight <= 0) continue;
-    const score = round2((list.reduce((s, e) => s + e.score * e.weight, 0) / weight) * 100);
-    out.push({
-      competencyId,
-      score,
-      level: proficiencyLevel(score, thresholds),
-      modules: [...new Set(list.map((e) => e.moduleId))].sort(),
-      objectives: list.length,
-      pendingFacultyRating: list.some((e) => e.pendingFacultyRating),
-    });
-  }
-  return out.sort((a, b) => a.competencyId.localeCompare(b.competencyId, 'en', { numeric: true }));
+function missingText(s: EvidenceSummary, rules: EvidenceRules): string | undefined {
+  const parts: string[] = [];
+  if (s.primaryItems < rules.minItems) parts.push(`${s.primaryItems} of ${rules.minItems} items`);
+  if (s.kinds.length < rules.minKinds) parts.push(`${s.kinds.length} of ${rules.minKinds} kinds of evidence`);
+  if (s.ratedPerformances < rules.minRatedPerformances)
+    parts.push(s.pending > 0 ? 'no faculty-rated reflection yet (awaiting rating)' : 'no faculty-rated reflection yet');
+  return parts.length > 0 ? parts.join(', ') : undefined;
 }
+
+/** One competency from its evidence. */
+export function scoreCompetency(competencyId: string, evidence: readonly Evidence[], rules: EvidenceRules = defaultRules): CompetencyScore {
+  const valued = evidence.filter((e) => evidenceValue(e) !== undefined);
+  const primary = valued.filter((e) => e.weight >= 1);
+  const primaryRatings = primary.flatMap((e) => {
+    const r = facultyRating(e);
+    return r ? [{ level: r, moduleId: e.moduleId }] : [];
+  });
+  const summary: EvidenceSummary = {
+    primaryItems: primary.length,
+    secondaryItems: valued.length - primary.length,
+    kinds: [...new Set(primary.map((e) => e.kind))].sort(),
+    ratedPerformances: primaryRatings.length,
+    pending: evidence.filter((e) => evidenceValue(e) === undefined).length,
+  };
+  const selfRated = evidence.flatMap((e) => {
+    const s = selfRating(e);
+    return s ? [{ self: s, faculty: facultyRating(e) }] : [];
+  });
+  const compared = selfRated.flatMap((r) => (r.faculty ? [rank(r.self) - rank(r.faculty)] : []));
+  const selfAssessment: SelfAssessment | undefined =
+    selfRated.length === 0
+      ? undefined
+      : {
+          selfScore: round2((selfRated.reduce((s, r) => s + rubricValue[r.self], 0) / selfRated.length) * 100),
+          ...(compared.length === 0 ? {} : { gapLevels: round2(compared.reduce((s, g) => s + g, 0) / compared.length) }),
+          compared: compared.length,
+        };
+  const base = {
+    competencyId,
+    modules: [...new Set(evidence.map((e) => e.moduleId))].sort(),
+    evidence: summary,
+    ...(selfAssessment ? { selfAssessment } : {}),
+    pendingFacultyRating: summary.pending > 0,
+  };
+  const missing = missingText(summary, rules);
+  if (missing) return { ...base, status: 'insufficient-evidence', missing };
+
+  const weight = valued.reduce((s, e) => s + e.weight, 0);
+  const score = round2((valued.reduce((s, e) => s + (evidenceValue(e) ?? 0) * e.weight, 0) / weight) * 100);
+  const byScore = proficiencyLevel(score, rules.thresholds);
+  const atProficient = primaryRatings.filter((r) => rank(r.level) >= rank('proficient'));
+  const expertModules = new Set(primaryRatings.filter((r) => r.level === 'expert').map((r) => r.moduleId));
+  let level = byScore;
+  let levelCap: string | undefined;
+  if (order(level) >= order('proficient') && atProficient.length === 0) {
+    level = 'developing';
+    levelCap = 'Proficient needs a faculty rating at Proficient or above on this competency';
+  } else if (level === 'expert' && expertModules.size < rules.expertRatings) {
+    level = 'proficient';
+    levelCap = `Expert needs faculty ratings at Expert from ${rules.expertRatings} different modules`;
+  }
+  return { ...base, status: 'scored', score, level, ...(levelCap ? { levelCap } : {}) };
+}
+
+export function aggregateCompetencies(evidence: readonly Evidence[], rules: EvidenceRules = defaultRules): CompetencyScore[] {
+  const groups = new Map<string, Evidence[]>();
+  for (const e of evidence) groups.set(e.competencyId, [...(groups.get(e.competencyId) ?? []), e]);
+  return [...groups]
+    .map(([id, list]) => scoreCompetency(id, list, rules))
+    .sort((a, b) => a.competencyId.localeCompare(b.competencyId, 'en', { numeric: true }));
+}
+
+/** Orders outcomes for comparison: insufficient evidence below every level. */
+export function levelOrder(s: Pick<CompetencyScore, 'status' | 'level'>): number {
+  return s.status === 'scored' && s.level ? order(s.level) : -1;
+}
+
+// ---- Attempts and courses -------------------------------------------------------------------------------
 
 /** A finished attempt at a module, as the course aggregation needs it. */
 export interface CompletedAttempt {
@@ -204,21 +317,25 @@ export interface CompletedAttempt {
   answers: readonly Answer[];
 }
 
-/** Mean item score of an attempt (0–1), used by the "best" retake policy. */
+/** Mean value of an attempt's valued items (0–1), for the module column and the "best" retake policy. */
 export function attemptScore(attempt: CompletedAttempt): number {
-  const items = scoreItems(attempt.module, attempt.answers);
-  const weight = items.reduce((s, i) => s + i.weight, 0);
-  return weight === 0 ? 0 : items.reduce((s, i) => s + i.score * i.weight, 0) / weight;
+  const byItem = new Map<string, number>();
+  for (const e of attemptEvidence(attempt.module, attempt.answers)) {
+    const v = evidenceValue(e);
+    if (v !== undefined) byItem.set(e.itemId, v);
+  }
+  const values = [...byItem.values()];
+  return values.length === 0 ? 0 : values.reduce((s, v) => s + v, 0) / values.length;
 }
 
 /**
  * The attempts that count per module under its retake policy: `latest` (default) takes the most
  * recently completed attempt; `best` the highest-scoring one (ties: the later).
  */
-export function countingAttempts(attempts: readonly CompletedAttempt[]): CompletedAttempt[] {
-  const byModule = new Map<string, CompletedAttempt[]>();
+export function countingAttempts<A extends CompletedAttempt>(attempts: readonly A[]): A[] {
+  const byModule = new Map<string, A[]>();
   for (const a of attempts) byModule.set(a.moduleId, [...(byModule.get(a.moduleId) ?? []), a]);
-  const chosen: CompletedAttempt[] = [];
+  const chosen: A[] = [];
   for (const list of byModule.values()) {
     const sorted = [...list].sort((a, b) => a.completedAt.getTime() - b.completedAt.getTime());
     const latest = sorted[sorted.length - 1];
@@ -233,12 +350,9 @@ export function countingAttempts(attempts: readonly CompletedAttempt[]): Complet
 }
 
 /** Per course: every module the coach completed there, each by its retake policy, pooled per competency. */
-export function courseCompetencyScores(
-  attempts: readonly CompletedAttempt[],
-  thresholds: LevelThresholds = defaultThresholds,
-): CompetencyScore[] {
+export function courseCompetencyScores(attempts: readonly CompletedAttempt[], rules: EvidenceRules = defaultRules): CompetencyScore[] {
   return aggregateCompetencies(
-    countingAttempts(attempts).flatMap((a) => competencyEvidence(a.module, a.answers)),
-    thresholds,
+    countingAttempts(attempts).flatMap((a) => attemptEvidence(a.module, a.answers)),
+    rules,
   );
 }

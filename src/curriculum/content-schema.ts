@@ -56,8 +56,8 @@ export const mcqItemSchema = z.object({
   stem: text,
   options: z.array(mcqOptionSchema).min(3).max(8),
   /**
-   * Not yet used. Reserved for parallel forms: alternative stems and options assessing the same objectives, to be
-   * drawn at retake. Nothing reads it today.
+   * Parallel forms: alternative stems and options assessing the same objectives (and with the same `multiple`). A
+   * retake serves a form the coach has not seen (see `presentation.ts`); variant ids are stable like item ids.
    */
   variants: z.array(z.object({ id: z.string().regex(/^v\d+$/), stem: text, options: z.array(mcqOptionSchema).min(3).max(8) })).optional(),
 });
@@ -194,6 +194,27 @@ export const moduleFileSchema = z
         if (new Set(optionIds).size !== optionIds.length) {
           ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['items', i, 'options'], message: 'duplicate option id' });
         }
+        const variantIds = (item.variants ?? []).map((v) => v.id);
+        if (new Set(variantIds).size !== variantIds.length)
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['items', i, 'variants'], message: 'duplicate variant id' });
+        (item.variants ?? []).forEach((v, k) => {
+          const keys = v.options.filter((o) => o.correct).length;
+          const path = ['items', i, 'variants', k, 'options'];
+          if (!item.multiple && keys !== 1)
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path,
+              message: `variant ${v.id} of a single-best-answer question needs exactly one correct option`,
+            });
+          if (item.multiple && (keys < 1 || keys === v.options.length))
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path,
+              message: `variant ${v.id} needs at least one correct and one incorrect option`,
+            });
+          if (new Set(v.options.map((o) => o.id)).size !== v.options.length)
+            ctx.addIssue({ code: z.ZodIssueCode.custom, path, message: `variant ${v.id}: duplicate option id` });
+        });
       }
     });
     for (const objective of mod.objectives) {

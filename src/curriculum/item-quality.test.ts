@@ -73,9 +73,46 @@ function goodModule(id = 'M01', extra: Partial<ModuleFile> = {}): ModuleFile {
   };
 }
 
+/** The same module with one parallel variant per question (a copy of its options), as the gate requires. */
+function withVariants(module: ModuleFile): ModuleFile {
+  return {
+    ...module,
+    items: module.items.map((i) => (i.kind === 'mcq' ? { ...i, variants: [{ id: 'v1', stem: 'variant stem', options: i.options }] } : i)),
+  };
+}
+
 describe('item-quality gate', () => {
   test('when items are balanced and reflections complete, then the gate reports no problem', () => {
-    expect(assessItemQuality([goodModule()]).problems).toEqual([]);
+    expect(assessItemQuality([withVariants(goodModule())]).problems).toEqual([]);
+  });
+
+  test('when a scenario question has no parallel variant, then the gate names it', () => {
+    const module = withVariants(goodModule());
+    const stripped = {
+      ...module,
+      items: module.items.map((i) => (i.id === 'M01.Q3' && i.kind === 'mcq' ? { ...i, variants: undefined } : i)),
+    };
+    expect(assessItemQuality([stripped]).problems).toEqual(['M01.Q3: no parallel variant for retakes']);
+  });
+
+  test('when the variants cue their keys by length, then they count in the statistics and the gate fails', () => {
+    const module = withVariants(goodModule());
+    const cued = {
+      ...module,
+      items: module.items.map((i) =>
+        i.kind === 'mcq' && !i.multiple
+          ? {
+              ...i,
+              variants: [
+                { id: 'v1', stem: 's', options: i.options.map((o) => (o.correct ? { ...o, text: `${o.text} ${'x'.repeat(200)}` } : o)) },
+              ],
+            }
+          : i,
+      ),
+    };
+    const report = assessItemQuality([cued]);
+    expect(report.overall.singleBest).toBe(8);
+    expect(report.problems.some((p) => p.startsWith('overall: key is the longest option'))).toBe(true);
   });
 
   test('when most keys are the longest option, then the gate fails overall and for the module', () => {

@@ -18,6 +18,8 @@ import type { McqItem, ModuleFile, ReflectionItem } from './content-schema';
  * - bundled objectives: none. An objective with two action verbs cannot be evidenced by one item, so the score
  *   cannot say which of the two was met; each flagged objective is split (the verb list is small and only counts
  *   verbs after a conjunction, so false alarms are rare and cheap to reword).
+ * - parallel forms: every scenario question has at least one variant, so a retake never repeats a form whose key the
+ *   feedback showed; variants count in every statistic above (a cue in a variant is as usable as in the original).
  * - reflections: every prompt asks for de-identification (faculty read them), every rubric has 3–4 criteria that
  *   each point at a part of the prompt, and exemplars per level.
  */
@@ -29,6 +31,7 @@ export const itemQualityThresholds = {
   maxFirstOptionCorrectShare: 0.5,
   maxKeyToDistractorLengthRatio: 1.25,
   maxBundledObjectives: 0,
+  minVariantsPerQuestion: 1,
 } as const;
 
 /** The sentence every reflection prompt carries, word for word (case and spacing aside). */
@@ -120,6 +123,8 @@ export interface ModuleQuality {
   bundledObjectives: string[];
   reflectionsWithoutDeidentification: string[];
   rubricProblems: string[];
+  /** Scenario questions without a parallel variant for retakes. */
+  questionsWithoutVariant: string[];
 }
 
 export interface ItemQualityReport {
@@ -133,8 +138,16 @@ const round = (n: number): number => Math.round(n * 1000) / 1000;
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 const normalise = (s: string): string => s.replace(/\s+/g, ' ').trim().toLowerCase();
 
+/** Every form a coach can be served: each question and each of its parallel variants (same cues apply to all). */
 function mcqsOf(modules: readonly ModuleFile[]): McqItem[] {
-  return modules.flatMap((m) => m.items.filter((i): i is McqItem => i.kind === 'mcq'));
+  return modules.flatMap((m) =>
+    m.items
+      .filter((i): i is McqItem => i.kind === 'mcq')
+      .flatMap((i) => [
+        i,
+        ...(i.variants ?? []).map((v): McqItem => ({ ...i, id: `${i.id}.${v.id}`, stem: v.stem, options: v.options, variants: undefined })),
+      ]),
+  );
 }
 
 /** Statistics over a set of multiple-choice items. */
@@ -236,7 +249,11 @@ export function assessItemQuality(modules: readonly ModuleFile[]): ItemQualityRe
       bundledObjectives: m.objectives.filter((o) => objectiveVerbs(o.text).length > 1).map((o) => o.id),
       reflectionsWithoutDeidentification: reflections.filter((r) => !hasDeidentificationInstruction(r.prompt)).map((r) => r.id),
       rubricProblems: reflections.flatMap(rubricProblems),
+      questionsWithoutVariant: m.items
+        .filter((i) => i.kind === 'mcq' && (i.variants ?? []).length < t.minVariantsPerQuestion)
+        .map((i) => i.id),
     };
+    for (const id of quality.questionsWithoutVariant) problems.push(`${id}: no parallel variant for retakes`);
     if (stats.keyLongestShare > t.maxKeyLongestShareInModule)
       problems.push(
         `${m.id}: key is the longest option in ${stats.keyLongest} of ${stats.singleBest} single-best items (max ${pct(t.maxKeyLongestShareInModule)})`,

@@ -1,5 +1,6 @@
 import type { Attempt, StoredAnswer } from '../assessment/attempt-repository';
 import { rubricLevels, type Item, type ModuleFile, type RubricLevel } from './content-schema';
+import { displayOrder, formOf } from './presentation';
 import { renderMarkdown } from './markdown';
 
 const levelLabel: Record<RubricLevel, string> = { novice: 'Novice', developing: 'Developing', proficient: 'Proficient', expert: 'Expert' };
@@ -18,14 +19,28 @@ export interface ItemView {
   reflectionText?: string;
   selfLevelLabel?: string;
   facultyLevelLabel?: string;
+  facultyComment?: string;
+  facultyCriteria?: { name: string; label: string }[];
   resultLabel?: string;
 }
 
-function itemView(item: Item, answer: StoredAnswer | undefined): ItemView {
+function itemView(item: Item, answer: StoredAnswer | undefined, attempt: Attempt): ItemView {
   const anchor = `item-${item.id.replace('.', '-')}`;
   if (item.kind === 'mcq') {
     const chosen = new Set(answer?.selected ?? []);
-    const options = item.options.map((o) => {
+    // The form this attempt serves, its options in this attempt's order (the order shown is kept with the answer).
+    const form = formOf(item, answer ? answer.variantId : (attempt.forms.find((f) => f.itemId === item.id)?.variantId ?? undefined));
+    const order =
+      answer?.displayedOrder ??
+      displayOrder(
+        attempt.id,
+        item.id,
+        form.variantId,
+        form.options.map((o) => o.id),
+      );
+    const byId = new Map(form.options.map((o) => [o.id, o]));
+    const shown = [...order.flatMap((id) => byId.get(id) ?? []), ...form.options.filter((o) => !order.includes(o.id))];
+    const options = shown.map((o) => {
       const base = { id: o.id, text: o.text, inputId: `${anchor}-${o.id}`, chosen: chosen.has(o.id) };
       if (!answer) return base;
       const verdict = o.correct
@@ -37,13 +52,13 @@ function itemView(item: Item, answer: StoredAnswer | undefined): ItemView {
           : undefined;
       return { ...base, correct: o.correct, feedback: o.feedback, verdict };
     });
-    const allRight = answer ? item.options.every((o) => o.correct === chosen.has(o.id)) : false;
+    const allRight = answer ? form.options.every((o) => o.correct === chosen.has(o.id)) : false;
     return {
       id: item.id,
       anchor,
       isMcq: true,
       multiple: item.multiple,
-      stem: item.stem,
+      stem: form.stem,
       answered: Boolean(answer),
       options,
       resultLabel: answer
@@ -72,6 +87,13 @@ function itemView(item: Item, answer: StoredAnswer | undefined): ItemView {
     reflectionText: answer?.text,
     selfLevelLabel: answer?.selfLevel ? levelLabel[answer.selfLevel] : undefined,
     facultyLevelLabel: answer?.facultyLevel ? levelLabel[answer.facultyLevel] : undefined,
+    facultyComment: answer?.facultyLevel ? answer.facultyComment || undefined : undefined,
+    facultyCriteria: answer?.facultyLevel
+      ? (answer.facultyCriteria ?? []).map((c) => ({
+          name: item.rubric.criteria?.find((k) => k.id === c.criterionId)?.name ?? c.criterionId,
+          label: levelLabel[c.level],
+        }))
+      : undefined,
   };
 }
 
@@ -106,7 +128,7 @@ export function sectionPage(module: ModuleFile, attempt: Attempt, index: number)
       kind: section.kind === 'scenario' ? 'Scenario' : 'Reading',
       html: renderMarkdown(section.body),
     },
-    items: module.items.filter((i) => i.section === section.id).map((i) => itemView(i, answers.get(i.id))),
+    items: module.items.filter((i) => i.section === section.id).map((i) => itemView(i, answers.get(i.id), attempt)),
     progress: {
       answered,
       total: module.items.length,

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { coachFromSession, type AnswerInput, type AssessmentService } from '../assessment/assessment-service';
-import { proficiencyLevel } from '../assessment/scoring';
+import { levelLabel } from '../grading/score-message';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
@@ -161,7 +161,15 @@ export function moduleRoutes(deps: { catalog: Catalog; assessment: AssessmentSer
       const names = new Map((summary?.competencies ?? []).map((c) => [c.id, c.name]));
       const scores = (snapshot?.scores ?? [])
         .filter((s) => touched.has(s.competencyId))
-        .map((s) => ({ ...s, name: names.get(s.competencyId) ?? s.competencyId, levelLabel: proficiencyLevel(s.score) }));
+        .map((s) => ({
+          competencyId: s.competencyId,
+          name: names.get(s.competencyId) ?? s.competencyId,
+          scoreText: s.score === undefined ? 'Insufficient evidence' : `${s.score} / 100`,
+          levelLabel: s.level ? levelLabel(s.level) : s.missing ? `— (${s.missing})` : '—',
+          levelCap: s.levelCap,
+          pendingFacultyRating: s.pendingFacultyRating,
+          modules: s.modules,
+        }));
       res.render('curriculum/result', {
         pageTitle: `${module.title} · finished`,
         ...pageContext(req.session.launch!),

@@ -30,7 +30,7 @@ export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentS
         const file = deps.catalog.module(m.id);
         return file ? [file] : [];
       });
-      const scores = new Map((snapshot?.scores ?? []).map((s) => [s.competencyId, s.score]));
+      const scores = new Map((snapshot?.scores ?? []).flatMap((s) => (s.score === undefined ? [] : [[s.competencyId, s.score] as const])));
       const next: ModuleFile | undefined = suggestNextModule(
         files,
         allCompetencies(framework).map((c) => c.id),
@@ -56,11 +56,15 @@ export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentS
     requireLaunch(),
     asyncHandler(async (req, res) => {
       const coach = coachFromSession(req.session.launch!);
-      const [snapshot, framework] = await Promise.all([deps.assessment.scoresFor(coach), deps.competencies.loadFramework()]);
+      const [snapshot, framework, history] = await Promise.all([
+        deps.assessment.scoresFor(coach),
+        deps.competencies.loadFramework(),
+        deps.assessment.scoreHistory(coach),
+      ]);
       res.render('assessment/profile', {
         pageTitle: 'My competency profile',
         ...pageContext(req.session.launch!),
-        profile: presentProfile(framework, snapshot?.scores ?? []),
+        profile: presentProfile(framework, snapshot?.scores ?? [], history),
         computedAt: snapshot?.computedAt.toISOString(),
       });
     }),

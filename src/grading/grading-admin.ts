@@ -66,10 +66,12 @@ export function createGradingAdmin(deps: {
     if (!lineItemUrl) return [];
     const learners = await deps.records.listLearners(course.id);
     const bySub = new Map(learners.map((l) => [l.sub, l]));
-    const ours = new Map<string, number>();
+    // null: we report this competency without a number (insufficient evidence), so the LMS should hold a result
+    // without a score.
+    const ours = new Map<string, number | null>();
     for (const snapshot of await deps.scores.listForCourse(course.id)) {
       const score = snapshot.scores.find((s) => s.competencyId === competencyId);
-      if (score) ours.set(snapshot.userId, score.score);
+      if (score) ours.set(snapshot.userId, score.score ?? null);
     }
     const results: z.infer<typeof resultSchema>[] = [];
     // Every page (Link: rel="next"), or learners on later pages would show as missing in the LMS.
@@ -92,13 +94,30 @@ export function createGradingAdmin(deps: {
           : Math.round((r.resultScore / (r.resultMaximum ?? 100)) * 10000) / 100;
       const mine = learner ? ours.get(learner.id) : undefined;
       const status =
-        mine === undefined ? 'only-in-lms' : lms === undefined ? 'missing-in-lms' : Math.abs(mine - lms) < 0.01 ? 'match' : 'differs';
-      rows.push({ learner: learner?.name ?? r.userId, userSub: r.userId, competencyId, ours: mine, lms, status });
+        mine === undefined
+          ? 'only-in-lms'
+          : mine === null
+            ? lms === undefined
+              ? 'match'
+              : 'differs'
+            : lms === undefined
+              ? 'missing-in-lms'
+              : Math.abs(mine - lms) < 0.01
+                ? 'match'
+                : 'differs';
+      rows.push({ learner: learner?.name ?? r.userId, userSub: r.userId, competencyId, ours: mine ?? undefined, lms, status });
     }
     for (const learner of learners) {
       const mine = ours.get(learner.id);
       if (mine !== undefined && !seen.has(learner.sub))
-        rows.push({ learner: learner.name, userSub: learner.sub, competencyId, ours: mine, lms: undefined, status: 'missing-in-lms' });
+        rows.push({
+          learner: learner.name,
+          userSub: learner.sub,
+          competencyId,
+          ours: mine ?? undefined,
+          lms: undefined,
+          status: 'missing-in-lms',
+        });
     }
     return rows;
   }
@@ -147,7 +166,8 @@ export function createGradingAdmin(deps: {
       const course = await courseIn(scope, courseId);
       if (!course) return [];
       const rows: ReconcileRow[] = [];
-      for (const competencyId of (await deps.lineItems.known(course.id)).keys()) rows.push(...(await reconcileColumn(course, competencyId)));
+      for (const competencyId of (await deps.lineItems.known(course.id)).keys())
+        rows.push(...(await reconcileColumn(course, competencyId)));
       return rows;
     },
 

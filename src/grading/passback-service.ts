@@ -5,7 +5,7 @@ import type { CompetencyScoresChanged } from '../shared/events';
 import type { Logger } from '../shared/logger';
 import type { CourseGradingSettings } from './course-settings';
 import type { EnqueueInput, Outbox } from './outbox';
-import { competencyComment, type ScoreFields } from './score-message';
+import { competencyScoreFields, type ScoreFields } from './score-message';
 
 /**
  * Consumes competencyScoresChanged: writes the newest score per learner and gradebook column into the
@@ -60,10 +60,8 @@ export function createPassbackService(deps: {
         .map((s) => {
           const teaching = modulesByCompetency.get(s.competencyId) ?? [];
           const score: ScoreFields = {
-            scoreGiven: s.score,
+            ...competencyScoreFields(s),
             activityProgress: teaching.every((m) => s.modules.includes(m)) ? 'Completed' : 'InProgress',
-            gradingProgress: s.pendingFacultyRating ? 'PendingManual' : 'FullyGraded',
-            comment: competencyComment(s.score, s.level, s.modules.length),
             timestamp,
           };
           return { ...base, target: { kind: 'competency', id: s.competencyId, lineItemUrl: undefined }, score };

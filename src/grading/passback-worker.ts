@@ -124,14 +124,15 @@ export function createPassbackWorker(deps: {
         mine?.resultScore === null || mine?.resultScore === undefined
           ? undefined
           : Math.round((mine.resultScore / (mine.resultMaximum ?? scoreMaximum)) * scoreMaximum * 100) / 100;
-      if (lms !== undefined && Math.abs(lms - entry.score.scoreGiven) < 0.005)
+      const ours = entry.score.scoreGiven;
+      if (lms === undefined ? ours === undefined : ours !== undefined && Math.abs(lms - ours) < 0.005)
         return {
           kind: 'sent',
           confirmed: `confirmed: the LMS already holds this score (${lms}) from an earlier try (HTTP 409/400 on the repeat)`,
         };
       return {
         kind: 'superseded',
-        reason: `the LMS holds ${lms ?? 'no score'}${mine?.timestamp ? ` (timestamp ${mine.timestamp})` : ''}, ours is ${entry.score.scoreGiven} (timestamp ${entry.score.timestamp})`,
+        reason: `the LMS holds ${lms ?? 'no score'}${mine?.timestamp ? ` (timestamp ${mine.timestamp})` : ''}, ours is ${ours ?? 'no score'} (timestamp ${entry.score.timestamp})`,
       };
     } catch (error) {
       return { kind: 'superseded', reason: `${reason}; not confirmed: ${(error as Error).message.slice(0, 200)}` };

@@ -1,4 +1,12 @@
-import { backoffMs, classifyResponse, competencyComment, retryAfterMs, scoreBody, serviceUrl } from './score-message';
+import {
+  backoffMs,
+  classifyResponse,
+  competencyComment,
+  competencyScoreFields,
+  retryAfterMs,
+  scoreBody,
+  serviceUrl,
+} from './score-message';
 
 describe('AGS score messages', () => {
   test('when a line item URL has a query string, then /scores goes before it', () => {
@@ -69,5 +77,32 @@ describe('AGS score messages', () => {
   test('when a competency comment is written, then it states level, rounded score and basis', () => {
     expect(competencyComment(78.4, 'proficient', 3)).toBe('Proficient · 78/100 · from 3 modules');
     expect(competencyComment(40, 'developing', 1)).toBe('Developing · 40/100 · from 1 module');
+  });
+});
+
+describe('what the LMS receives for a competency', () => {
+  const base = { modules: ['M06', 'M10'], pendingFacultyRating: false };
+  test('when the evidence is insufficient, then no number is sent, the comment says what is missing, and the body has no scoreGiven or scoreMaximum', () => {
+    const fields = competencyScoreFields({ ...base, status: 'insufficient-evidence', missing: '2 of 3 items' });
+    expect(fields).toEqual({ gradingProgress: 'FullyGraded', comment: 'Insufficient evidence · 2 of 3 items · from 2 modules' });
+    const body = scoreBody({
+      userSub: 'u1',
+      score: { ...fields, activityProgress: 'InProgress', timestamp: '2026-11-26T00:00:00.000Z' },
+      canvas: false,
+      newSubmission: true,
+    });
+    expect(body).not.toHaveProperty('scoreGiven');
+    expect(body).not.toHaveProperty('scoreMaximum');
+  });
+
+  test('when reflections await a rating, then PendingManual is sent, with a number only if the evidence suffices', () => {
+    expect(competencyScoreFields({ ...base, pendingFacultyRating: true, status: 'insufficient-evidence', missing: 'x' })).toMatchObject({
+      gradingProgress: 'PendingManual',
+    });
+    expect(competencyScoreFields({ ...base, pendingFacultyRating: true, status: 'scored', score: 72, level: 'proficient' })).toEqual({
+      scoreGiven: 72,
+      gradingProgress: 'PendingManual',
+      comment: 'Proficient · 72/100 · from 2 modules · reflections awaiting faculty rating',
+    });
   });
 });

@@ -4,7 +4,8 @@ import { z } from 'zod';
  * What goes over the wire to AGS and what its answer means. Pure functions.
  */
 export interface ScoreFields {
-  scoreGiven: number;
+  /** Absent when there is no number to report (insufficient evidence): the LMS shows the comment only. */
+  scoreGiven?: number;
   activityProgress: 'InProgress' | 'Completed';
   gradingProgress: 'FullyGraded' | 'PendingManual';
   comment: string;
@@ -33,8 +34,8 @@ export function scoreBody(input: {
 }): Record<string, unknown> {
   const body: Record<string, unknown> = {
     userId: input.userSub,
-    scoreGiven: input.score.scoreGiven,
-    scoreMaximum,
+    // AGS §3.4.8: without scoreGiven the result carries no score (and scoreMaximum is then left out too).
+    ...(typeof input.score.scoreGiven === 'number' ? { scoreGiven: input.score.scoreGiven, scoreMaximum } : {}),
     activityProgress: input.score.activityProgress,
     gradingProgress: input.score.gradingProgress,
     timestamp: input.score.timestamp,
@@ -120,4 +121,32 @@ export function levelLabel(level: string): string {
 
 export function competencyComment(score: number, level: string, modules: number): string {
   return `${levelLabel(level)} · ${Math.round(score)}/100 · from ${modules} module${modules === 1 ? '' : 's'}`;
+}
+
+/** What the scoring engine reports for one competency (see src/assessment/scoring.ts). */
+export interface CompetencyOutcome {
+  status: 'scored' | 'insufficient-evidence';
+  score?: number | undefined;
+  level?: string | undefined;
+  modules: string[];
+  pendingFacultyRating: boolean;
+  /** With insufficient evidence: what is missing. */
+  missing?: string | undefined;
+}
+
+/**
+ * The gradebook fields of a competency (activityProgress and timestamp are the caller's):
+ * - scored: the number, `FullyGraded`, or `PendingManual` while a reflection awaits a faculty rating (the number
+ *   then comes from rated evidence only; Canvas shows it flagged for grading, Moodle keeps its last FullyGraded
+ *   value until the rating arrives, so Moodle never shows a provisional number);
+ * - insufficient evidence: no number at all, the comment says so; `PendingManual` while ratings are awaited (Canvas
+ *   lists it as needing grading), otherwise `FullyGraded` so Moodle records the comment.
+ */
+export function competencyScoreFields(s: CompetencyOutcome): Pick<ScoreFields, 'scoreGiven' | 'gradingProgress' | 'comment'> {
+  const gradingProgress = s.pendingFacultyRating ? 'PendingManual' : 'FullyGraded';
+  const awaiting = s.pendingFacultyRating ? ' · reflections awaiting faculty rating' : '';
+  const from = `from ${s.modules.length} module${s.modules.length === 1 ? '' : 's'}`;
+  if (s.status !== 'scored' || s.score === undefined || s.level === undefined)
+    return { gradingProgress, comment: `Insufficient evidence · ${s.missing ?? 'not enough evidence yet'} · ${from}` };
+  return { scoreGiven: s.score, gradingProgress, comment: `${competencyComment(s.score, s.level, s.modules.length)}${awaiting}` };
 }

@@ -13,7 +13,16 @@ export interface CompetencyScoresChanged {
   user: { userId: string; sub: string };
   /** Why the scores changed (a completed module, a faculty rating, a resync, a column switched on). */
   cause: { kind: ScoreCause; moduleId?: string; attemptId?: string };
-  scores: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }[];
+  /** `score` and `level` are absent when the evidence is insufficient (`missing` says what is lacking). */
+  scores: {
+    competencyId: string;
+    status: 'scored' | 'insufficient-evidence';
+    score?: number;
+    level?: string;
+    missing?: string;
+    modules: string[];
+    pendingFacultyRating: boolean;
+  }[];
   /**
    * The score of every module completed in the course that has a resource link there (whatever route the
    * coach took into the module), for the module's own line item.

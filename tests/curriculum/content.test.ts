@@ -66,8 +66,9 @@ describe('curriculum content', () => {
       items: m.items.map((item) => {
         if (item.kind === 'reflection') return { ...item, prompt: 'Describe a learner you coach, with their name.' };
         if (item.multiple) return item;
-        // Pad the key so it becomes the longest option, the cue the gate exists to catch.
-        return { ...item, options: item.options.map((o) => (o.correct ? { ...o, text: `${o.text} ${'x'.repeat(400)}` } : o)) };
+        // Pad the key (of every form) so it becomes the longest option, the cue the gate exists to catch.
+        const pad = (options: typeof item.options) => options.map((o) => (o.correct ? { ...o, text: `${o.text} ${'x'.repeat(400)}` } : o));
+        return { ...item, options: pad(item.options), variants: item.variants?.map((v) => ({ ...v, options: pad(v.options) })) };
       }),
     }));
     const problems = assessItemQuality(seeded).problems;

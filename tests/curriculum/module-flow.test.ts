@@ -29,7 +29,12 @@ describe('a coach works through a module', () => {
     const snapshot = (await db.collection('competency_scores').findOne({ userId: attempt.userId }))!;
     const ids = (snapshot.scores as { competencyId: string; score: number }[]).map((s) => s.competencyId);
     expect(ids).toEqual(expect.arrayContaining(['C1.1', 'C2.1', 'C3.3']));
-    for (const s of snapshot.scores as { score: number }[]) expect(s.score).toBeGreaterThanOrEqual(0);
+    // Score model: no reflection is rated yet, so no competency has the faculty-rated evidence a number needs.
+    for (const s of snapshot.scores as { status: string; score?: number; missing?: string }[]) {
+      expect(s.status).toBe('insufficient-evidence');
+      expect(s.score).toBeUndefined();
+      expect(s.missing).toContain('awaiting rating');
+    }
     expect(await db.collection('domain_events').countDocuments({ type: 'competencyScoresChanged' })).toBe(1);
     const event = (await db.collection('domain_events').findOne({}))!.payload as {
       scores: unknown[];
@@ -37,10 +42,10 @@ describe('a coach works through a module', () => {
     };
     expect(event.scores).toEqual(
       snapshot.scores.map(
-        (s: { competencyId: string; score: number; level: string; modules: string[]; pendingFacultyRating: boolean }) => ({
+        (s: { competencyId: string; status: string; missing: string; modules: string[]; pendingFacultyRating: boolean }) => ({
           competencyId: s.competencyId,
-          score: s.score,
-          level: s.level,
+          status: s.status,
+          missing: s.missing,
           modules: s.modules,
           pendingFacultyRating: s.pendingFacultyRating,
         }),
@@ -120,7 +125,9 @@ describe('a coach works through a module', () => {
     const profile = await browser.get(`${server.url}/profile`);
     expect(profile.status).toBe(200);
     expect(profile.text).toContain('role="img"');
-    expect(profile.text).toMatch(/C1\.1 Establishing the coaching agreement<\/th><td>\d+\.\d \/ 100/);
+    // Nothing rated by faculty yet: the profile says so instead of showing a number.
+    expect(profile.text).toMatch(/C1\.1 Establishing the coaching agreement<\/th><td>Insufficient evidence: [^<]*awaiting rating/);
+    expect(profile.text).toContain('Change over time');
     expect(profile.text).toContain('Coaching theories and research');
     expect(landing.status).toBe(200);
   });
@@ -142,10 +149,10 @@ describe('a coach works through a module', () => {
     expect(attempt.answers).toEqual([]);
   });
 
-  test('when faculty rate a finished coach reflection, then the rating replaces the self-rating and the scores are recomputed', async () => {
+  test('when faculty rate a finished coach reflection per criterion with a comment, then the scores are recomputed and the coach sees the comment', async () => {
     const coach = new Browser();
     const landing = await launch(server, coach, launchInput('canvas', 'coach', { custom: { module_id: 'M06' } }, 1));
-    await hurry(coach, landing);
+    const seen = await hurry(coach, landing);
     const db = server.connection.db!;
     const user = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach', {}, 1).userId }))!;
     const before = (await db.collection('competency_scores').findOne({ userId: user._id }))!;
@@ -153,12 +160,20 @@ describe('a coach works through a module', () => {
 
     const faculty = new Browser();
     await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
-    const page = await faculty.get(`${server.url}/course/reflections`);
-    expect(page.status).toBe(200);
-    const forms = parseForms(page.text, page.url).filter((f) => f.action.includes('/course/reflections/'));
-    expect(forms.length).toBe(2);
-    for (const form of forms) {
-      const rated = await faculty.post(form.action, { ...form.fields, level: 'expert' });
+    const list = await faculty.get(`${server.url}/course/reflections`);
+    expect(list.status).toBe(200);
+    const links = [...list.text.matchAll(/href="(\/course\/reflections\/[a-f0-9]{24}\/M06\.R\d)"/g)].map((m) => m[1]!);
+    expect(links).toHaveLength(2);
+    for (const link of links) {
+      const page = await faculty.get(`${server.url}${link}`);
+      const form = parseForms(page.text, page.url).find((f) => f.action.endsWith(link))!;
+      const criteria = Object.keys(form.choices).filter((n) => n.startsWith('criterion-'));
+      expect(criteria.length).toBeGreaterThanOrEqual(3);
+      const rated = await faculty.post(form.action, {
+        ...form.fields,
+        ...Object.fromEntries(criteria.map((n) => [n, 'proficient'])),
+        comment: 'Clear plan; name the learner’s own goal next time.',
+      });
       expect(rated.status).toBe(303);
     }
     const after = (await db.collection('competency_scores').findOne({ userId: user._id }))!;
@@ -166,7 +181,10 @@ describe('a coach works through a module', () => {
     expect(
       await db.collection('domain_events').countDocuments({ userId: user._id.toHexString(), 'payload.cause.kind': 'faculty-rating' }),
     ).toBe(2);
-    const missing = await faculty.post(forms[0]!.action, { ...forms[0]!.fields });
-    expect(missing.status).toBe(400);
+    // The coach sees the rating and the comment on the reflection.
+    const reflectionPage = seen.find((p) => p.text.includes('Save reflection') || p.text.includes('You rated this reflection'))!;
+    const again = await coach.get(reflectionPage.url);
+    expect(again.text).toContain('Clear plan; name the learner’s own goal next time.');
+    expect(again.text).toContain('faculty rated it <strong>Proficient</strong>');
   });
 });

@@ -52,13 +52,17 @@ describe('competency grade passback', () => {
     const db = server.connection.db!;
     const user = (await db.collection('users').findOne({ sub: seedIds('canvas', 'coach', 1).userId }))!;
     const snapshot = (await db.collection('competency_scores').findOne({ userId: user._id }))!;
-    for (const s of snapshot.scores as { competencyId: string; score: number; pendingFacultyRating: boolean }[]) {
+    // Score model: before any faculty rating no competency has sufficient evidence, so the LMS gets no number,
+    // only the comment saying what is missing, PendingManual while reflections await a rating.
+    for (const s of snapshot.scores as { competencyId: string; status: string; score?: number; pendingFacultyRating: boolean }[]) {
       const result = competencyItems.find((l) => l.resourceId === s.competencyId)!.results.find((r) => r.userId === user.sub)!;
       expect(result.scoreGiven).toBe(s.score);
       expect(result.gradingProgress).toBe(s.pendingFacultyRating ? 'PendingManual' : 'FullyGraded');
       expect(result.timestamp).toBe((snapshot.computedAt as Date).toISOString());
-      expect(result.comment).toMatch(/^(Novice|Developing|Proficient|Expert) · \d+\/100 · from 1 module$/);
+      if (s.status === 'scored') expect(result.comment).toMatch(/^(Novice|Developing|Proficient|Expert) · \d+\/100 · from 1 module/);
+      else expect(result.comment).toMatch(/^Insufficient evidence · .+ · from 1 module$/);
     }
+    expect((snapshot.scores as { status: string }[]).every((s) => s.status === 'insufficient-evidence')).toBe(true);
     const moduleItem = book.lineItems.find((l) => l.id === link.lineItemIds[0])!;
     expect(moduleItem.results.find((r) => r.userId === user.sub)?.scoreGiven).toBeGreaterThanOrEqual(0);
     const sent = await server.outbox.list({ userId: user._id.toHexString() });

@@ -91,6 +91,8 @@ function main(argv: string[]): number {
     );
     const flagged = quality.modules.flatMap((m) => m.bundledObjectives);
     process.stdout.write(`\nObjectives with more than one action verb: ${flagged.join(', ') || 'none'}\n`);
+    const withoutVariant = quality.modules.flatMap((m) => m.questionsWithoutVariant);
+    process.stdout.write(`Scenario questions without a parallel variant for retakes: ${withoutVariant.join(', ') || 'none'}\n`);
   }
   let failed = false;
   if (coverage.length > 0) {
