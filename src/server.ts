@@ -51,6 +51,7 @@ import { createRegistrationInvites } from './lti/registration-invites';
 import { developmentFetchPolicy, productionFetchPolicy, type SafeFetchPolicy } from './lti/safe-fetch';
 import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
+import { createFieldCrypto } from './privacy/field-crypto';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
 import { sessionMiddleware } from './web/session';
@@ -129,7 +130,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const registry = createPlatformRegistry(connection);
   const pendingRegistrations = createPendingRegistrations(connection);
   const invites = createRegistrationInvites(connection);
-  const records = createLaunchRecords(connection);
+  const records = createLaunchRecords(connection, { pseudonymSecret: config.ltiKey });
   const loginAttempts = createLoginAttempts(connection);
   const events = createEventBus();
   const moduleStore = createModuleStore(connection, logger);
@@ -138,7 +139,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   if (config.faultPoint)
     logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
   const assessment = createAssessmentService({
-    attempts: createAttemptRepository(connection),
+    attempts: createAttemptRepository(connection, createFieldCrypto(config.dataEncryptionKeys)),
     scores,
     modules: moduleStore,
     catalog,

@@ -1,6 +1,7 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { LaunchContext } from '../lti/claims';
 import { summarizeRoles, type ToolRole } from '../lti/roles';
+import { launchSentName, pseudonymFor } from '../privacy/pseudonym';
 
 /**
  * Our own users, courses, memberships and resource links, upserted on every launch. They outlive
@@ -168,12 +169,15 @@ async function upsertOne<T>(m: Model<T>, filter: Record<string, unknown>, update
   }
 }
 
-export function createLaunchRecords(connection: Connection): LaunchRecords {
+/** `pseudonymSecret` names people the LMS sent no name or email for (stable per issuer and subject). */
+export function createLaunchRecords(connection: Connection, options: { pseudonymSecret?: string } = {}): LaunchRecords {
   const users = model<UserDoc>(connection, 'User', 'users', {
     issuer: String,
     clientId: String,
     sub: String,
     name: String,
+    /** launch (the LMS sent it) or pseudonym (it sent neither name nor email). */
+    nameSource: String,
     givenName: String,
     familyName: String,
     email: String,
@@ -215,12 +219,16 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
     async recordLaunch(launch, moduleIdFromLink) {
       const now = new Date();
       const { issuer, clientId, deploymentId } = launch.platform;
+      // Minimal data: with no name and no email the person gets a stable pseudonym, never the LMS id.
+      const named = launchSentName(launch.user) || Boolean(launch.user.email);
+      const name = named ? launch.user.name : pseudonymFor(options.pseudonymSecret ?? `${issuer}|${clientId}`, issuer, launch.user.sub);
       const user = await upsertOne(
         users,
         { issuer, clientId, sub: launch.user.sub },
         {
           $set: {
-            name: launch.user.name,
+            name,
+            nameSource: named ? 'launch' : 'pseudonym',
             givenName: launch.user.givenName,
             familyName: launch.user.familyName,
             email: launch.user.email,
