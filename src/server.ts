@@ -52,6 +52,9 @@ import { developmentFetchPolicy, productionFetchPolicy, type SafeFetchPolicy } f
 import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
 import { createFieldCrypto } from './privacy/field-crypto';
+import { createPrivacyService, type PrivacyService } from './privacy/privacy-service';
+import { createRetentionSweeper, type RetentionSweeper } from './privacy/retention-sweeper';
+import { privacyRoutes } from './admin/privacy-routes';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
 import { sessionMiddleware } from './web/session';
@@ -97,6 +100,8 @@ export interface RunningServer {
   readonly sweeper: ScoreSweeper;
   readonly grading: GradingAdmin;
   readonly jobRunner: JobRunner;
+  readonly privacy: PrivacyService;
+  readonly retentionSweeper: RetentionSweeper;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
@@ -135,11 +140,14 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const events = createEventBus();
   const moduleStore = createModuleStore(connection, logger);
   const scores = createScoreRepository(connection);
+  const fieldCrypto = createFieldCrypto(config.dataEncryptionKeys);
+  const privacy = createPrivacyService({ connection, crypto: fieldCrypto, audit: createAuditLog(connection) });
+  const retentionSweeper = createRetentionSweeper({ privacy, logger, intervalMs: config.privacySweepIntervalMs });
   const fault = createFaultPoint(config.faultPoint);
   if (config.faultPoint)
     logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
   const assessment = createAssessmentService({
-    attempts: createAttemptRepository(connection, createFieldCrypto(config.dataEncryptionKeys)),
+    attempts: createAttemptRepository(connection, fieldCrypto),
     scores,
     modules: moduleStore,
     catalog,
@@ -223,6 +231,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       wrapStore: options.tuning?.wrapSessionStore,
     }),
     routers: [
+      privacyRoutes({ privacy, audit: createAuditLog(connection), records, assessment }),
       competencyRoutes({ competencies }),
       ltiRoutes({
         provider: lti,
@@ -296,6 +305,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Scores owed from before a crash are recomputed and queued before we call ourselves ready.
     state.reason = 'starting: settling owed scores';
     await sweeper.start();
+    retentionSweeper.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -316,6 +326,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await ready.catch(() => undefined);
       await jobRunner.stop();
       await sweeper.stop();
+      await retentionSweeper.stop();
       await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
@@ -340,6 +351,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     sweeper,
     grading,
     jobRunner,
+    privacy,
+    retentionSweeper,
     devPlatform,
     ready,
     stop,
