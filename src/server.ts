@@ -55,6 +55,7 @@ import { createFieldCrypto } from './privacy/field-crypto';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service';
 import { createRetentionSweeper, type RetentionSweeper } from './privacy/retention-sweeper';
 import { privacyRoutes } from './admin/privacy-routes';
+import { createAdminAccounts } from './admin/admin-accounts';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
 import { sessionMiddleware } from './web/session';
@@ -231,7 +232,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       wrapStore: options.tuning?.wrapSessionStore,
     }),
     routers: [
-      privacyRoutes({ privacy, audit: createAuditLog(connection), records, assessment }),
+      privacyRoutes({ privacy, audit: createAuditLog(connection), records, assessment, accounts: createAdminAccounts(connection) }),
       competencyRoutes({ competencies }),
       ltiRoutes({
         provider: lti,

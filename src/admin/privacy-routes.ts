@@ -7,7 +7,8 @@ import { BadRequestError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
 import { navFor } from './admin-routes';
-import { adminActor, adminHeader, requireAdmin, type AdminActor } from './admin-auth';
+import type { AdminAccounts } from './admin-accounts';
+import { adminActor, adminHeader, refreshAdminAccount, requireAdmin, type AdminActor } from './admin-auth';
 import { parsePlatformLabel, platformLabel } from './admin-scope';
 import type { AuditLog } from './audit-log';
 import { formatTime } from './ledger-view';
@@ -22,6 +23,7 @@ export interface PrivacyRoutesDeps {
   audit: AuditLog;
   records: LaunchRecords;
   assessment: AssessmentService;
+  accounts: AdminAccounts;
 }
 
 const userIdParam = z.string().regex(/^[a-f0-9]{24}$/i);
@@ -128,6 +130,8 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): Router {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  // A password administrator's scope is read from the account on every request, as in the rest of /admin.
+  router.use('/admin/privacy', refreshAdminAccount(deps.accounts));
 
   router.get(
     '/admin/privacy',
