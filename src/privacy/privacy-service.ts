@@ -65,6 +65,15 @@ function plain(value: unknown): unknown {
   return value;
 }
 
+/** A copy of a JSON value with every string equal to `from` replaced by `to`. */
+function replaceString(value: unknown, from: string, to: string): unknown {
+  if (value === from) return to;
+  if (Array.isArray(value)) return value.map((v) => replaceString(v, from, to));
+  if (value && typeof value === 'object' && !(value instanceof Date) && !(value instanceof Types.ObjectId))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceString(v, from, to)]));
+  return value;
+}
+
 export function createPrivacyService(deps: { connection: Connection; crypto: FieldCrypto; audit: AuditLog; now?: () => Date }) {
   const { connection, crypto, audit } = deps;
   const now = deps.now ?? (() => new Date());
@@ -126,8 +135,8 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       ratingsGiven,
       readersOfReflections: accessTrail.map(plain),
       ltiLaunchRecords: [
-        ...(await col('idtoken').find({ iss: user.issuer, clientId: user.clientId, user: sub }).toArray()),
-        ...(await col('contexttoken').find({ user: sub }).toArray()),
+        ...(await col('idtokens').find({ iss: user.issuer, clientId: user.clientId, user: sub }).toArray()),
+        ...(await col('contexttokens').find({ user: sub }).toArray()),
       ].map(plain),
     };
   }
@@ -214,8 +223,8 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         }
       }
       count('passback_outbox', (await col('passback_outbox').deleteMany({ userId })).deletedCount);
-      count('idtoken', (await col('idtoken').deleteMany({ iss: user.issuer, clientId: user.clientId, user: sub })).deletedCount);
-      count('contexttoken', (await col('contexttoken').deleteMany({ user: sub })).deletedCount);
+      count('idtoken', (await col('idtokens').deleteMany({ iss: user.issuer, clientId: user.clientId, user: sub })).deletedCount);
+      count('contexttoken', (await col('contexttokens').deleteMany({ user: sub })).deletedCount);
       count('sessions', (await col('sessions').deleteMany({ session: { $regex: `"userId":"${userId}"` } })).deletedCount);
       if (mode === 'remove') {
         count('attempts', (await col('attempts').deleteMany({ userId: userOid })).deletedCount);
@@ -225,11 +234,18 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         count('memberships', (await col('memberships').deleteMany({ userId: userOid })).deletedCount);
       }
       // The person record stays (scores point at it) but says nothing about who it was. A new launch by
-      // the same LMS user creates a new, unrelated record: the old LMS id is gone.
+      // the same LMS user creates a new, unrelated record: the old LMS id is gone, from score events too.
+      const erasedSub = `erased:${randomBytes(12).toString('hex')}`;
+      if (mode === 'pseudonymise') {
+        for (const event of (await col('domain_events').find({ userId }).toArray()) as Doc[]) {
+          const payload = replaceString(event.payload, sub, erasedSub);
+          await col('domain_events').updateOne({ _id: event._id }, { $set: { payload } });
+        }
+      }
       await col('users').updateOne(
         { _id: userOid },
         {
-          $set: { name: 'Erased coach', nameSource: 'erased', sub: `erased:${randomBytes(12).toString('hex')}`, erasedAt: now() },
+          $set: { name: 'Erased coach', nameSource: 'erased', sub: erasedSub, erasedAt: now() },
           $unset: { email: 1, givenName: 1, familyName: 1 },
         },
       );
