@@ -11,7 +11,8 @@ import { csrfOf, signedInAdmin } from '../admin/support';
 import { Browser, parseForms, type PageResponse } from '../support/browser';
 import { hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
-import { startTestServer, testDataEncryptionKeys, type TestServer } from '../support/test-server';
+import { createLogger } from '../../src/shared/logger';
+import { LogCapture, startTestServer, testDataEncryptionKeys, type TestServer } from '../support/test-server';
 
 type Row = Record<string, unknown>;
 
@@ -154,6 +155,27 @@ describe('privacy and data stewardship', () => {
     const own = JSON.stringify(await privacy.exportOwn(String(attempt.userId)));
     expect(own).toContain(text);
     expect(own).toContain(legacy);
+  });
+});
+
+describe('log redaction', () => {
+  test('when a log call carries names, emails, free text or tokens, then the line shows none of them', () => {
+    const capture = new LogCapture();
+    const logger = createLogger('info', capture);
+    const secrets = ['Ada Lovelace', 'ada@example.edu', 'my private reflection', 'tok-123456', 'Lovelace'];
+    logger.info(
+      {
+        user: { name: secrets[0], email: secrets[1], given_name: 'Ada', family_name: secrets[4] },
+        text: secrets[2],
+        launch: { userName: secrets[0], claims: { email: secrets[1] } },
+        body: { token: secrets[3], comment: secrets[2] },
+        req: { body: { text: secrets[2] } },
+      },
+      'a careless log call',
+    );
+    const line = JSON.stringify(capture.lines);
+    expect(capture.lines).toHaveLength(1);
+    for (const secret of secrets) expect(line).not.toContain(secret);
   });
 });
 
