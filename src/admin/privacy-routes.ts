@@ -38,7 +38,10 @@ const policyBody = z.object({
     .string()
     .trim()
     .max(6)
-    .refine((v) => v === '' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 36500), 'Days must be a whole number from 1 to 36500, or empty to remove.'),
+    .refine(
+      (v) => v === '' || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 36500),
+      'Days must be a whole number from 1 to 36500, or empty to remove.',
+    ),
 });
 
 const attachment = (res: Response, name: string, data: unknown): void => {
@@ -84,7 +87,11 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): Router {
         if (req.path === '/profile') {
           res.locals.privacy = {
             recordHref: '/my/record.json',
-            readers: (await deps.privacy.accessTrail(launch.userId)).map((e) => ({ ...e, atIso: e.at.toISOString(), at: formatTime(e.at) })),
+            readers: (await deps.privacy.accessTrail(launch.userId)).map((e) => ({
+              ...e,
+              atIso: e.at.toISOString(),
+              at: formatTime(e.at),
+            })),
           };
         }
       }
@@ -141,7 +148,10 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): Router {
       const parsed = searchQuery.safeParse(req.query);
       if (!parsed.success) throw new BadRequestError('The search text is too long.');
       const q = parsed.data.q ?? '';
-      const [people, policies] = await Promise.all([q ? deps.privacy.findPeople(scope, q) : Promise.resolve([]), deps.privacy.listPolicies(scope)]);
+      const [people, policies] = await Promise.all([
+        q ? deps.privacy.findPeople(scope, q) : Promise.resolve([]),
+        deps.privacy.listPolicies(scope),
+      ]);
       res.render(
         'admin/privacy',
         view(req, {
@@ -225,7 +235,10 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): Router {
     requireAdmin,
     asyncHandler(async (req, res) => {
       const items = await deps.privacy.retentionPlan(actorOf(req).scope);
-      res.render('admin/privacy-retention', view(req, { pageTitle: 'Retention dry run', notice: notice(req), items: itemRows(items), count: items.length }));
+      res.render(
+        'admin/privacy-retention',
+        view(req, { pageTitle: 'Retention dry run', notice: notice(req), items: itemRows(items), count: items.length }),
+      );
     }),
   );
 

@@ -72,7 +72,12 @@ const envSchema = z.object({
   ),
   PRIVACY_SWEEP_INTERVAL_MS: z.preprocess(
     emptyAsUndefined,
-    z.coerce.number({ invalid_type_error: 'must be a whole number' }).int('must be a whole number').min(0).max(604_800_000).default(3_600_000),
+    z.coerce
+      .number({ invalid_type_error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(0)
+      .max(604_800_000)
+      .default(3_600_000),
   ),
 });
 

@@ -150,7 +150,11 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       .toArray()) as Doc[];
     const ltiIds = [...new Set(docs.map((d) => String(d.actor)).filter((a) => /^lti:[a-f0-9]{24}$/.test(a)))].map((a) => oid(a.slice(4)));
     const names = new Map(
-      ((await col('users').find({ _id: { $in: ltiIds } }).toArray()) as Doc[]).map((u) => [`lti:${String(u._id)}`, String(u.name)]),
+      (
+        (await col('users')
+          .find({ _id: { $in: ltiIds } })
+          .toArray()) as Doc[]
+      ).map((u) => [`lti:${String(u._id)}`, String(u.name)]),
     );
     return docs.map((d) => ({
       at: d.at as Date,
@@ -203,7 +207,13 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
      * launch records, sessions and passback entries removed; scores stay as anonymous contributions to
      * program statistics. `remove`: the scores, attempts and memberships go too.
      */
-    async erasePerson(scope: AdminScope, userId: string, mode: EraseMode, actor: string, ip?: string): Promise<{ removed: Record<string, number> }> {
+    async erasePerson(
+      scope: AdminScope,
+      userId: string,
+      mode: EraseMode,
+      actor: string,
+      ip?: string,
+    ): Promise<{ removed: Record<string, number> }> {
       const user = await personIn(scope, userId);
       const userOid = oid(userId);
       const sub = String(user.sub);
@@ -300,12 +310,7 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         key = { kind: 'platform', issuer: platform.issuer, clientId: platform.clientId };
       }
       if (days === null) await policies().deleteOne(key);
-      else
-        await policies().updateOne(
-          key,
-          { $set: { ...key, ...platform, days, updatedAt: now(), updatedBy: actor } },
-          { upsert: true },
-        );
+      else await policies().updateOne(key, { $set: { ...key, ...platform, days, updatedAt: now(), updatedBy: actor } }, { upsert: true });
       await audit.record({
         actor,
         action: 'privacy.retention-policy',
@@ -336,7 +341,9 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       const all = (await policies()
         .find(platforms ?? {})
         .toArray()) as Doc[];
-      const byPlatform = new Map(all.filter((p) => p.kind === 'platform').map((p) => [`${String(p.issuer)}#${String(p.clientId)}`, Number(p.days)]));
+      const byPlatform = new Map(
+        all.filter((p) => p.kind === 'platform').map((p) => [`${String(p.issuer)}#${String(p.clientId)}`, Number(p.days)]),
+      );
       const byCourse = new Map(all.filter((p) => p.kind === 'course').map((p) => [String(p.courseId), Number(p.days)]));
       const courseQuery = platforms ?? {};
       const items: RetentionItem[] = [];
@@ -348,13 +355,15 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         let last = (course.lastLaunchAt as Date | undefined)?.getTime() ?? 0;
         for (const a of attempts) {
           for (const t of [a.startedAt, a.completedAt]) if (t instanceof Date) last = Math.max(last, t.getTime());
-          for (const x of a.answers as Record<string, unknown>[]) if (x.submittedAt instanceof Date) last = Math.max(last, x.submittedAt.getTime());
+          for (const x of a.answers as Record<string, unknown>[])
+            if (x.submittedAt instanceof Date) last = Math.max(last, x.submittedAt.getTime());
         }
         if (at.getTime() - last < days * dayMs) continue;
         for (const a of attempts) {
           for (const x of a.answers as Record<string, unknown>[]) {
             const fields = sealedAnswerFields.filter((f) => x[f] !== undefined && x[f] !== null);
-            if (fields.length > 0) items.push({ attemptId: String(a._id), courseId, userId: String(a.userId), itemId: String(x.itemId), fields });
+            if (fields.length > 0)
+              items.push({ attemptId: String(a._id), courseId, userId: String(a.userId), itemId: String(x.itemId), fields });
           }
         }
       }
@@ -373,7 +382,8 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
           { $unset: Object.fromEntries(item.fields.map((f) => [`answers.${index}.${f}`, 1])) },
         );
       }
-      if (plan.length > 0) await audit.record({ actor, action: 'privacy.retention-run', count: plan.length, detail: 'free texts past retention deleted' });
+      if (plan.length > 0)
+        await audit.record({ actor, action: 'privacy.retention-run', count: plan.length, detail: 'free texts past retention deleted' });
       return plan;
     },
 
@@ -384,7 +394,9 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
      * id. Idempotent (records already current are skipped) and resumable (a stopped run starts over and
      * finds only what is left); a guarded update never overwrites a value changed meanwhile.
      */
-    async rotateKeys(options: { batchSize?: number; onBatch?: (done: number, rewritten: number) => void } = {}): Promise<{ scanned: number; rewritten: number }> {
+    async rotateKeys(
+      options: { batchSize?: number; onBatch?: (done: number, rewritten: number) => void } = {},
+    ): Promise<{ scanned: number; rewritten: number }> {
       const batchSize = options.batchSize ?? 200;
       let after: Types.ObjectId | undefined;
       let scanned = 0;

@@ -53,7 +53,13 @@ describe('configuration', () => {
 
   test.each([
     [
-      { NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32), DATA_ENCRYPTION_KEYS: testDataKey, DEV_PLATFORM: 'true' },
+      {
+        NODE_ENV: 'production',
+        LTI_KEY: 'k'.repeat(32),
+        SESSION_SECRET: 's'.repeat(32),
+        DATA_ENCRYPTION_KEYS: testDataKey,
+        DEV_PLATFORM: 'true',
+      },
       /^Invalid configuration: DEV_PLATFORM cannot be true in production/,
     ],
     [{ PORT: 'abc' }, /^Invalid configuration: PORT /],

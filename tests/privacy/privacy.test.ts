@@ -71,7 +71,11 @@ describe('privacy and data stewardship', () => {
   test('when the LMS sends no name or email (anonymous privacy), then coach and faculty still work end to end under a stable pseudonym', async () => {
     const ids = seedIds('canvas', 'coach', 1);
     const browser = new Browser();
-    const landing = await launch(server, browser, launchInput('canvas', 'coach', { privacyLevel: 'anonymous', custom: { module_id: 'M02' } }, 1));
+    const landing = await launch(
+      server,
+      browser,
+      launchInput('canvas', 'coach', { privacyLevel: 'anonymous', custom: { module_id: 'M02' } }, 1),
+    );
     expect(landing.status).toBe(200);
     const user = await userDoc(server, ids.userId);
     expect(user.name).toMatch(/^Coach [0-9A-F]{6}$/);
@@ -294,7 +298,9 @@ describe('subject rights, access trail and logs', () => {
     const page = await fb.get(`${server.url}/course/reflections`);
     const form = parseForms(page.text, page.url).find((f) => f.action.includes('/course/reflections/'))!;
     expect((await fb.post(form.action, { ...form.fields, level: 'expert' })).status).toBe(303);
-    await (await fb.get(`${server.url}/course`)).text;
+    await (
+      await fb.get(`${server.url}/course`)
+    ).text;
 
     const logged = JSON.stringify(server.logs.lines);
     expect(server.logs.lines.length).toBeGreaterThan(5);
@@ -351,10 +357,9 @@ describe('subject rights, access trail and logs', () => {
     for (const secret of [String(otherDoc._id), other.userId, other.name, String(otherDoc.email)]) expect(json).not.toContain(secret);
 
     // Another platform's administrator does not find the person at all.
-    await server.connection.db!.collection('admin_accounts').updateOne(
-      { email },
-      { $set: { scope: platformScope({ issuer: 'https://elsewhere.example.edu', clientId: 'x' }) } },
-    );
+    await server.connection
+      .db!.collection('admin_accounts')
+      .updateOne({ email }, { $set: { scope: platformScope({ issuer: 'https://elsewhere.example.edu', clientId: 'x' }) } });
     expect((await browser.get(`${server.url}/admin/privacy/people/${coachId}`)).status).toBe(404);
 
     // The coach sees who read their reflections, and downloads their own record.
@@ -386,7 +391,10 @@ describe('subject rights, access trail and logs', () => {
 
     const { browser } = await signedInAdmin(server, 'eraser');
     const page = await browser.get(`${server.url}/admin/privacy/people/${coachId}`);
-    const refused = await browser.post(`${server.url}/admin/privacy/people/${coachId}/erase`, { _csrf: csrfOf(page), mode: 'pseudonymise' });
+    const refused = await browser.post(`${server.url}/admin/privacy/people/${coachId}/erase`, {
+      _csrf: csrfOf(page),
+      mode: 'pseudonymise',
+    });
     expect(refused.status).toBe(400);
     expect((await userDoc(server, coach.userId)).name).toBe(coach.name);
     const done = await browser.post(`${server.url}/admin/privacy/people/${coachId}/erase`, {
@@ -417,8 +425,12 @@ describe('subject rights, access trail and logs', () => {
     const db = server.connection.db!;
     const coachDoc = await userDoc(server, person('coach').userId);
     const lines: string[] = [];
-    await expect(runPrivacyCommand(['erase', '--user', String(coachDoc._id)], server.privacy, (l) => lines.push(l))).rejects.toThrow('--yes');
-    expect(await runPrivacyCommand(['erase', '--user', String(coachDoc._id), '--remove-scores', '--yes'], server.privacy, (l) => lines.push(l))).toBe(0);
+    await expect(runPrivacyCommand(['erase', '--user', String(coachDoc._id)], server.privacy, (l) => lines.push(l))).rejects.toThrow(
+      '--yes',
+    );
+    expect(
+      await runPrivacyCommand(['erase', '--user', String(coachDoc._id), '--remove-scores', '--yes'], server.privacy, (l) => lines.push(l)),
+    ).toBe(0);
     expect(await db.collection('competency_scores').countDocuments({ userId: coachDoc._id })).toBe(0);
     expect(await db.collection('attempts').countDocuments({ userId: coachDoc._id })).toBe(0);
   });

@@ -43,7 +43,11 @@ async function main(): Promise<void> {
   const jobs = createStandaloneJobRunner({ connection, client, registry, logger, onScoresQueued: () => worker.nudge() });
   jobs.start();
   // The retention sweep of free texts runs here too (idempotent when several processes sweep).
-  const privacy = createPrivacyService({ connection, crypto: createFieldCrypto(config.dataEncryptionKeys), audit: createAuditLog(connection) });
+  const privacy = createPrivacyService({
+    connection,
+    crypto: createFieldCrypto(config.dataEncryptionKeys),
+    audit: createAuditLog(connection),
+  });
   const retention = createRetentionSweeper({ privacy, logger, intervalMs: config.privacySweepIntervalMs });
   retention.start();
   logger.info({ owner: worker.owner }, 'passback worker running');

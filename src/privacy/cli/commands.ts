@@ -32,7 +32,10 @@ export async function runPrivacyCommand(args: string[], privacy: PrivacyService,
     case 'rotate-keys': {
       const batch = Number(option(rest, '--batch') ?? '200');
       if (!Number.isInteger(batch) || batch < 1 || batch > 10_000) throw new UsageError('--batch must be a whole number from 1 to 10000');
-      const result = await privacy.rotateKeys({ batchSize: batch, onBatch: (done, rewritten) => print(`… ${done} attempts scanned, ${rewritten} fields re-encrypted`) });
+      const result = await privacy.rotateKeys({
+        batchSize: batch,
+        onBatch: (done, rewritten) => print(`… ${done} attempts scanned, ${rewritten} fields re-encrypted`),
+      });
       print(`rotate-keys: ${result.scanned} attempts scanned, ${result.rewritten} fields re-encrypted with the current key`);
       return 0;
     }
@@ -50,7 +53,8 @@ export async function runPrivacyCommand(args: string[], privacy: PrivacyService,
       const remove = rest.includes('--remove');
       if ((platform === undefined) === (course === undefined)) throw new UsageError('name either --platform or --course');
       if ((days === undefined) === !remove) throw new UsageError('give either --days N or --remove');
-      if (days !== undefined && !(/^\d+$/.test(days) && Number(days) >= 1 && Number(days) <= 36500)) throw new UsageError('--days must be 1 to 36500');
+      if (days !== undefined && !(/^\d+$/.test(days) && Number(days) >= 1 && Number(days) <= 36500))
+        throw new UsageError('--days must be 1 to 36500');
       let target: Parameters<PrivacyService['setPolicy']>[1];
       if (platform !== undefined) {
         const key = parsePlatformLabel(platform);

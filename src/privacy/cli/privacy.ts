@@ -36,5 +36,6 @@ runCli(
       await db.close();
     }
   },
-  (error) => (error instanceof ConfigError || error instanceof AppError ? (error as Error).message : `privacy failed: ${(error as Error).message}`),
+  (error) =>
+    error instanceof ConfigError || error instanceof AppError ? (error as Error).message : `privacy failed: ${(error as Error).message}`,
 );
