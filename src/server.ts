@@ -55,6 +55,7 @@ import { createFieldCrypto } from './privacy/field-crypto';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service';
 import { createRetentionSweeper, type RetentionSweeper } from './privacy/retention-sweeper';
 import { privacyRoutes } from './admin/privacy-routes';
+import { withRosterNames } from './privacy/roster-names';
 import { createAdminAccounts } from './admin/admin-accounts';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
@@ -176,7 +177,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onRefused,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
-  const roster = createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize });
+  const roster = withRosterNames(createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize }), connection);
   const outbox = createOutbox(connection);
   const gradingSettings = createCourseGradingSettings(connection);
   const passback = createPassbackService({ outbox, settings: gradingSettings, records, registry, catalog, logger });

@@ -61,6 +61,7 @@ interface UserDoc {
   clientId: string;
   sub: string;
   name: string;
+  nameSource?: 'launch' | 'pseudonym' | 'roster' | 'erased';
   givenName?: string;
   familyName?: string;
   email?: string;
@@ -222,21 +223,28 @@ export function createLaunchRecords(connection: Connection, options: { pseudonym
       // Minimal data: with no name and no email the person gets a stable pseudonym, never the LMS id.
       const named = launchSentName(launch.user) || Boolean(launch.user.email);
       const name = named ? launch.user.name : pseudonymFor(options.pseudonymSecret ?? `${issuer}|${clientId}`, issuer, launch.user.sub);
-      const user = await upsertOne(
+      let user = await upsertOne(
         users,
         { issuer, clientId, sub: launch.user.sub },
         {
+          // A name learnt from the roster (NRPS) is kept while launches stay anonymous.
+          ...(named ? {} : { $setOnInsert: { name, nameSource: 'pseudonym', createdAt: now } }),
           $set: {
-            name,
-            nameSource: named ? 'launch' : 'pseudonym',
+            ...(named ? { name, nameSource: 'launch' } : {}),
             givenName: launch.user.givenName,
             familyName: launch.user.familyName,
             email: launch.user.email,
             lastLaunchAt: now,
           },
-          $setOnInsert: { createdAt: now },
+          ...(named ? { $setOnInsert: { createdAt: now } } : {}),
         },
       );
+      if (!named && user.nameSource !== 'pseudonym' && user.nameSource !== 'roster') {
+        // The LMS stopped sending the name (privacy level lowered): stop showing the old one.
+        user =
+          (await users.findOneAndUpdate({ _id: user._id }, { $set: { name, nameSource: 'pseudonym' } }, { new: true }).lean<UserDoc>()) ??
+          user;
+      }
       if (!launch.context) return { user: toUser(user), course: undefined, membership: undefined, resourceLink: undefined };
 
       const courseSet: Record<string, unknown> = {

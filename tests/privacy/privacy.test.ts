@@ -98,6 +98,20 @@ describe('privacy and data stewardship', () => {
     expect((await userDoc(server, ids.userId)).name).toBe(ids.name);
   });
 
+  test('when a coach launches anonymously and the NRPS roster names them, then the roster name is shown from then on', async () => {
+    const ids = seedIds('canvas', 'coach2', 1);
+    await launch(server, new Browser(), launchInput('canvas', 'coach2', { privacyLevel: 'anonymous' }, 1));
+    expect((await userDoc(server, ids.userId)).name).toMatch(/^Coach [0-9A-F]{6}$/);
+    const faculty = new Browser();
+    await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const roster = await faculty.get(`${server.url}/course/roster`);
+    expect(roster.status).toBe(200);
+    expect((await userDoc(server, ids.userId)).name).toBe(ids.name);
+    const again = await launch(server, new Browser(), launchInput('canvas', 'coach2', { privacyLevel: 'anonymous' }, 1));
+    expect(again.text).toContain(ids.name);
+    expect((await userDoc(server, ids.userId)).nameSource).toBe('roster');
+  });
+
   test('when a coach submits a reflection, then no collection holds its plain text, and the coach and faculty still read it', async () => {
     const text = marker('reflection-secret');
     const { pages } = await coachFinishes(server, 'coach', 'M03', text);
