@@ -51,7 +51,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-/** Removes token-like query parameters from a URL before it is logged. */
+/** Removes token-like and personal query parameters (a search for a person's name) from a URL before it is logged. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:ltik|id_token|token|access_token|code|state|invite|registration_token)=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(
+    /([?&](?:ltik|id_token|token|access_token|code|state|invite|registration_token|q|name|email|login_hint|lti_message_hint)=)[^&#]*/gi,
+    '$1[redacted]',
+  );
 }

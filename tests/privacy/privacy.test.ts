@@ -42,6 +42,23 @@ async function documentsMentioning(server: TestServer, needles: string[]): Promi
   return found;
 }
 
+/** Moves every activity of a course (launches, attempts, answers) back to 1970. */
+async function ageCourse(server: TestServer, courseId: unknown): Promise<void> {
+  const db = server.connection.db!;
+  await db.collection('courses').updateOne({ _id: courseId as never }, { $set: { lastLaunchAt: new Date(0) } });
+  for (const a of await db.collection('attempts').find({ courseId }).toArray())
+    await db.collection('attempts').updateOne(
+      { _id: a._id },
+      {
+        $set: {
+          startedAt: new Date(0),
+          completedAt: new Date(0),
+          answers: (a.answers as Row[]).map((x) => ({ ...x, submittedAt: new Date(0) })),
+        },
+      },
+    );
+}
+
 let counter = 0;
 const marker = (label: string): string => `${label}-${Date.now().toString(36)}-${(counter += 1)}-zq`;
 
@@ -249,26 +266,7 @@ describe('retention', () => {
     const db = server.connection.db!;
     const course = (await db.collection('courses').findOne({ contextId: seedIds('canvas', 'coach', 0).contextId }))!;
     await server.privacy.setPolicy(globalScope, { courseId: String(course._id) }, 1, 'test');
-    await db.collection('courses').updateOne({ _id: course._id }, { $set: { lastLaunchAt: new Date(Date.now() - 10 * 86_400_000) } });
-    await db
-      .collection('attempts')
-      .updateMany(
-        { courseId: course._id },
-        { $set: { startedAt: new Date(0), completedAt: new Date(0), 'answers.$[].submittedAt': new Date(0) } },
-      )
-      .catch(async () => {
-        for (const a of await db.collection('attempts').find({ courseId: course._id }).toArray())
-          await db.collection('attempts').updateOne(
-            { _id: a._id },
-            {
-              $set: {
-                startedAt: new Date(0),
-                completedAt: new Date(0),
-                answers: (a.answers as Row[]).map((x) => ({ ...x, submittedAt: new Date(0) })),
-              },
-            },
-          );
-      });
+    await ageCourse(server, course._id);
     const lines: string[] = [];
     await runPrivacyCommand(['retention', '--dry-run'], server.privacy, (l) => lines.push(l));
     const planned = await server.privacy.retentionPlan(globalScope);
@@ -284,6 +282,34 @@ describe('retention', () => {
     expect(await server.privacy.retentionPlan(globalScope)).toEqual([]);
     const audit = await createAuditLog(server.connection).list({ scope: globalScope, action: 'privacy.retention-run' });
     expect(audit[0]?.count).toBe(planned.length);
+  });
+});
+
+describe('the scheduled retention sweep', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ PRIVACY_SWEEP_INTERVAL_MS: '300' });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('when a course passes its retention period while the server runs, then the sweep deletes its texts by itself and audits it', async () => {
+    await coachFinishes(server, 'coach', 'M02', 'swept text', 0);
+    const db = server.connection.db!;
+    const course = (await db.collection('courses').findOne({ contextId: seedIds('canvas', 'coach', 0).contextId }))!;
+    await server.privacy.setPolicy(globalScope, { courseId: String(course._id) }, 1, 'test');
+    await ageCourse(server, course._id);
+    const until = Date.now() + 20_000;
+    const textsLeft = async () =>
+      (await db.collection('attempts').find({ courseId: course._id }).toArray()).flatMap((a) =>
+        (a.answers as Row[]).filter((x) => x.text !== undefined),
+      ).length;
+    expect(await textsLeft()).toBeGreaterThan(0);
+    while ((await textsLeft()) > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await textsLeft()).toBe(0);
+    const audit = await createAuditLog(server.connection).list({ scope: globalScope, action: 'privacy.retention-run' });
+    expect(audit[0]?.actor).toBe('system:retention-sweep');
   });
 });
 
@@ -312,9 +338,11 @@ describe('subject rights, access trail and logs', () => {
     const page = await fb.get(`${server.url}/course/reflections`);
     const form = parseForms(page.text, page.url).find((f) => f.action.includes('/course/reflections/'))!;
     expect((await fb.post(form.action, { ...form.fields, level: 'expert' })).status).toBe(303);
-    await (
-      await fb.get(`${server.url}/course`)
-    ).text;
+    expect((await fb.get(`${server.url}/course`)).status).toBe(200);
+    // An administrator searching for the coach by name and e-mail.
+    const { browser: admin } = await signedInAdmin(server, 'logscan');
+    expect((await admin.get(`${server.url}/admin/privacy?q=${encodeURIComponent(coach.name)}`)).status).toBe(200);
+    expect((await admin.get(`${server.url}/admin/privacy?q=${encodeURIComponent(await emailOf(coach.userId))}`)).status).toBe(200);
 
     const logged = JSON.stringify(server.logs.lines);
     expect(server.logs.lines.length).toBeGreaterThan(5);
