@@ -348,7 +348,11 @@ describe('subject rights, access trail and logs', () => {
     expect(server.logs.lines.length).toBeGreaterThan(5);
     const emails = [await emailOf(coach.userId), await emailOf(faculty.userId)];
     expect(emails[0]).toMatch(/@/);
-    for (const secret of [text, coach.name, faculty.name, ...emails]) expect(logged).not.toContain(secret);
+    // Plain and as they appear in URLs.
+    for (const secret of [text, coach.name, faculty.name, ...emails]) {
+      expect(logged).not.toContain(secret);
+      expect(logged).not.toContain(encodeURIComponent(secret));
+    }
     expect(logged).not.toMatch(/eyJ[\w-]{10,}\.[\w-]{10,}\.[\w-]{10,}/);
   });
 
