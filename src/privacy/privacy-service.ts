@@ -429,6 +429,8 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         after = batch[batch.length - 1]!._id as Types.ObjectId;
         options.onBatch?.(scanned, rewritten);
       }
+      if (rewritten > 0)
+        await audit.record({ actor: 'cli', action: 'privacy.rotate-keys', count: rewritten, detail: `current key ${crypto.currentKid}` });
       return { scanned, rewritten };
     },
   };
