@@ -57,6 +57,12 @@ import { createRegistrationInvites } from './lti/registration-invites';
 import { developmentFetchPolicy, productionFetchPolicy, type SafeFetchPolicy } from './lti/safe-fetch';
 import { toolUrls } from './lti/tool-configuration';
 import { createLogger, type Logger } from './shared/logger';
+import { createFieldCrypto } from './privacy/field-crypto';
+import { createPrivacyService, type PrivacyService } from './privacy/privacy-service';
+import { createRetentionSweeper, type RetentionSweeper } from './privacy/retention-sweeper';
+import { privacyRoutes } from './admin/privacy-routes';
+import { withRosterNames } from './privacy/roster-names';
+import { createAdminAccounts } from './admin/admin-accounts';
 import { buildApp } from './web/app';
 import type { Readiness } from './web/health-routes';
 import { framePolicy } from './web/frame-policy';
@@ -106,6 +112,8 @@ export interface RunningServer {
   readonly housekeeping: Housekeeping;
   readonly grading: GradingAdmin;
   readonly jobRunner: JobRunner;
+  readonly privacy: PrivacyService;
+  readonly retentionSweeper: RetentionSweeper;
   /** The built-in test platform (development and test only). */
   readonly devPlatform: DevPlatform | undefined;
   /** Resolves when the database is connected and start-up work is done. */
@@ -139,16 +147,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const registry = createPlatformRegistry(connection);
   const pendingRegistrations = createPendingRegistrations(connection);
   const invites = createRegistrationInvites(connection);
-  const records = createLaunchRecords(connection);
+  const records = createLaunchRecords(connection, { pseudonymSecret: config.ltiKey });
   const loginAttempts = createLoginAttempts(connection);
   const events = createEventBus();
   const moduleStore = createModuleStore(connection, logger);
   const scores = createScoreRepository(connection);
+  const fieldCrypto = createFieldCrypto(config.dataEncryptionKeys);
+  const privacy = createPrivacyService({ connection, crypto: fieldCrypto, audit: createAuditLog(connection) });
+  const retentionSweeper = createRetentionSweeper({ privacy, logger, intervalMs: config.privacySweepIntervalMs });
   const fault = createFaultPoint(config.faultPoint);
   if (config.faultPoint)
     logger.warn({ faultPoint: config.faultPoint }, `FAULT POINT ARMED: the process kills itself at ${config.faultPoint}`);
   const assessment = createAssessmentService({
-    attempts: createAttemptRepository(connection),
+    attempts: createAttemptRepository(connection, fieldCrypto),
     scores,
     modules: moduleStore,
     catalog,
@@ -181,7 +192,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     onRefused,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
-  const roster = createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize });
+  const roster = withRosterNames(createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize }), connection);
   const outbox = createOutbox(connection);
   const gradingSettings = createCourseGradingSettings(connection);
   const passback = createPassbackService({ outbox, settings: gradingSettings, records, registry, catalog, logger });
@@ -237,6 +248,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       wrapStore: options.tuning?.wrapSessionStore,
     }).concat(framePolicy(frameOrigins)),
     routers: [
+      privacyRoutes({ privacy, audit: createAuditLog(connection), records, assessment, accounts: createAdminAccounts(connection) }),
       competencyRoutes({ competencies }),
       standardsRoutes({ framework, versions: loadFrameworkVersions(), baseUrl: urls.base }),
       ltiRoutes({
@@ -313,6 +325,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     state.reason = 'starting: settling owed scores';
     await sweeper.start();
     housekeeping.start();
+    retentionSweeper.start();
     state.ready = true;
     logger.info('ready');
   })();
@@ -334,6 +347,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       await jobRunner.stop();
       housekeeping.stop();
       await sweeper.stop();
+      await retentionSweeper.stop();
       await worker.stop();
       if (ltiDeployed) await lti.close().catch(() => undefined);
       await connection.close(true).catch(() => undefined);
@@ -360,6 +374,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     housekeeping,
     grading,
     jobRunner,
+    privacy,
+    retentionSweeper,
     devPlatform,
     ready,
     stop,

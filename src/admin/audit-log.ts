@@ -17,7 +17,13 @@ export type AuditAction =
   | 'platform.reject'
   | 'platform.activate'
   | 'platform.deactivate'
-  | 'passback.remove-columns';
+  | 'passback.remove-columns'
+  | 'privacy.export'
+  | 'privacy.erase'
+  | 'privacy.retention-policy'
+  | 'privacy.retention-run'
+  | 'privacy.rotate-keys'
+  | 'reflection.read';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -36,6 +42,12 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'platform.activate': 'Activated a platform',
   'platform.deactivate': 'Deactivated a platform',
   'passback.remove-columns': 'Removed gradebook columns from the LMS',
+  'privacy.export': "Exported a person's data (JSON)",
+  'privacy.erase': 'Erased or pseudonymised a person',
+  'privacy.retention-policy': 'Changed a retention policy',
+  'privacy.retention-run': 'Deleted texts past their retention period',
+  'privacy.rotate-keys': 'Re-encrypted stored texts with the current key',
+  'reflection.read': "Read a coach's reflections",
 };
 
 export interface AuditEntry {
@@ -56,12 +68,14 @@ export interface AuditEntry {
   filter: Record<string, string> | undefined;
   detail: string | undefined;
   ip: string | undefined;
+  /** Whose data the action read or changed (our user id): the coach's access trail. */
+  subjectUserId?: string | undefined;
 }
 
 type AuditDoc = Omit<AuditEntry, 'id'> & { _id: Types.ObjectId };
 
 export type AuditInput = Pick<AuditEntry, 'actor' | 'action'> &
-  Partial<Pick<AuditEntry, 'count' | 'courseId' | 'platform' | 'filter' | 'detail' | 'ip'>>;
+  Partial<Pick<AuditEntry, 'count' | 'courseId' | 'platform' | 'filter' | 'detail' | 'ip' | 'subjectUserId'>>;
 
 /** The append-only record of what administrators did (admin_audit_log). */
 export function createAuditLog(connection: Connection, options: { now?: () => Date } = {}) {
@@ -77,6 +91,7 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
       filter: { type: Schema.Types.Mixed },
       detail: String,
       ip: String,
+      subjectUserId: String,
     },
     { collection: 'admin_audit_log', versionKey: false },
   );
@@ -96,6 +111,7 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
         filter,
         detail: input.detail?.slice(0, 500),
         ip: input.ip,
+        subjectUserId: input.subjectUserId,
       });
     },
 
@@ -111,12 +127,14 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
       skip?: number;
       actor?: string;
       action?: AuditAction;
+      subjectUserId?: string;
     }): Promise<AuditEntry[]> {
       const query: Record<string, unknown> = {};
       const platforms = platformCondition(scopePlatforms(options.scope), 'platform.');
       if (platforms) query.$and = [{ $or: [platforms, ...(options.viewer ? [{ actor: options.viewer }] : [])] }];
       if (options.actor) query.actor = options.actor;
       if (options.action) query.action = options.action;
+      if (options.subjectUserId) query.subjectUserId = options.subjectUserId;
       const docs = await model
         .find(query)
         .sort({ at: -1, _id: -1 })
@@ -131,6 +149,7 @@ export function createAuditLog(connection: Connection, options: { now?: () => Da
         filter: rest.filter ?? undefined,
         detail: rest.detail ?? undefined,
         ip: rest.ip ?? undefined,
+        subjectUserId: rest.subjectUserId ?? undefined,
         id: _id.toHexString(),
       }));
     },

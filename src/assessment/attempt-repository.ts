@@ -1,5 +1,7 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { RubricLevel } from '../curriculum/content-schema';
+import type { FieldCrypto } from '../privacy/field-crypto';
+import { openAnswer, sealedText } from '../privacy/sealed-fields';
 
 /** A coach's work on one module in one course. Answers are write-once per item within an attempt. */
 export interface StoredAnswer {
@@ -95,7 +97,7 @@ interface AttemptDoc {
   scoresOwed?: OwedMark | null;
 }
 
-const toAttempt = (d: AttemptDoc): Attempt => ({
+const mapAttempt = (d: AttemptDoc): Attempt => ({
   id: d._id.toHexString(),
   userId: d.userId.toHexString(),
   courseId: d.courseId ? d.courseId.toHexString() : null,
@@ -158,13 +160,16 @@ export interface AttemptRepository {
   clearOwed(attemptId: string, token: string): Promise<void>;
 }
 
-export function createAttemptRepository(connection: Connection): AttemptRepository {
-  const answerSchema = new Schema<StoredAnswer>(
+/** `crypto` seals reflection text and comments at rest (src/privacy); without it sealed values read as absent. */
+export function createAttemptRepository(connection: Connection, crypto?: FieldCrypto): AttemptRepository {
+  const toAttempt = (d: AttemptDoc): Attempt => mapAttempt({ ...d, answers: d.answers.map((a) => openAnswer(a, crypto)) });
+  const answerSchema = new Schema<StoredAnswer & { comment?: string }>(
     {
       itemId: String,
       kind: String,
       selected: [String],
-      text: String,
+      text: sealedText(crypto),
+      comment: sealedText(crypto),
       selfLevel: String,
       facultyLevel: String,
       facultyRatedBy: String,

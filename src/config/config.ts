@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { faultPointNames, type FaultPointName } from '../shared/fault-points';
 import { fromRoot } from '../shared/paths';
+import { generateKeyEntry, parseKeyList } from '../privacy/field-crypto';
 
 /** Thrown when the environment cannot produce a valid configuration; main prints its one-line message. */
 export class ConfigError extends Error {
@@ -56,6 +57,28 @@ const envSchema = z.object({
       .default(60_000),
   ),
   COACHLTI_FAULT_POINT: z.preprocess(emptyAsUndefined, z.enum(faultPointNames).optional()),
+  DATA_ENCRYPTION_KEYS: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseKeyList(v);
+        } catch (error) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+        }
+      })
+      .optional(),
+  ),
+  PRIVACY_SWEEP_INTERVAL_MS: z.preprocess(
+    emptyAsUndefined,
+    z.coerce
+      .number({ invalid_type_error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(0)
+      .max(604_800_000)
+      .default(3_600_000),
+  ),
 });
 
 export interface Config {
@@ -92,11 +115,19 @@ export interface Config {
   readonly devPlatformEnabled: boolean;
   /** Test only: the named step at which the process kills itself (crash-recovery tests). */
   readonly faultPoint: FaultPointName | undefined;
+  /** `kid:base64key,…`, first = current: encrypts reflections and comments at rest (src/privacy/field-crypto.ts). */
+  readonly dataEncryptionKeys: string;
+  /** How often the retention sweep runs in the web process and the worker (0 = never). */
+  readonly privacySweepIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
 
-const devSecretsSchema = z.object({ LTI_KEY: z.string().min(32), SESSION_SECRET: z.string().min(32) });
+const devSecretsSchema = z.object({
+  LTI_KEY: z.string().min(32),
+  SESSION_SECRET: z.string().min(32),
+  DATA_ENCRYPTION_KEYS: z.string().optional(),
+});
 
 /**
  * Development convenience: secrets are generated once and kept in DATA_DIR (git-ignored), so sessions
@@ -104,11 +135,18 @@ const devSecretsSchema = z.object({ LTI_KEY: z.string().min(32), SESSION_SECRET:
  */
 function loadOrCreateDevSecrets(dataDir: string): z.infer<typeof devSecretsSchema> {
   const file = path.join(dataDir, 'dev-secrets.json');
+  let existing: z.infer<typeof devSecretsSchema> | undefined;
   if (existsSync(file)) {
     const parsed = devSecretsSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (parsed.success) return parsed.data;
+    if (parsed.success && parsed.data.DATA_ENCRYPTION_KEYS) return parsed.data;
+    if (parsed.success) existing = parsed.data;
   }
-  const secrets = { LTI_KEY: randomBytes(32).toString('hex'), SESSION_SECRET: randomBytes(32).toString('hex') };
+  // A file from before field encryption keeps its other secrets and gains a data key.
+  const secrets = {
+    LTI_KEY: existing?.LTI_KEY ?? randomBytes(32).toString('hex'),
+    SESSION_SECRET: existing?.SESSION_SECRET ?? randomBytes(32).toString('hex'),
+    DATA_ENCRYPTION_KEYS: generateKeyEntry('dev1'),
+  };
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return secrets;
@@ -138,15 +176,22 @@ export function loadConfig(env: Env = process.env): Config {
   const isProduction = e.NODE_ENV === 'production';
   let ltiKey = e.LTI_KEY;
   let sessionSecret = e.SESSION_SECRET;
+  let dataEncryptionKeys = e.DATA_ENCRYPTION_KEYS;
   if (isProduction) {
     if (!ltiKey) throw new ConfigError('Invalid configuration: LTI_KEY is required in production (at least 32 random characters)');
     if (!sessionSecret)
       throw new ConfigError('Invalid configuration: SESSION_SECRET is required in production (at least 32 random characters)');
-  } else if (!ltiKey || !sessionSecret) {
+    if (!dataEncryptionKeys)
+      throw new ConfigError(
+        'Invalid configuration: DATA_ENCRYPTION_KEYS is required in production (<kid>:<base64 32-byte key>, e.g. k1:$(openssl rand -base64 32))',
+      );
+  } else if (!ltiKey || !sessionSecret || !dataEncryptionKeys) {
     const dev = loadOrCreateDevSecrets(e.DATA_DIR);
     ltiKey ??= dev.LTI_KEY;
     sessionSecret ??= dev.SESSION_SECRET;
+    dataEncryptionKeys ??= dev.DATA_ENCRYPTION_KEYS;
   }
+  if (!dataEncryptionKeys) throw new ConfigError('Invalid configuration: DATA_ENCRYPTION_KEYS could not be generated');
   if (isProduction && e.COACHLTI_FAULT_POINT)
     throw new ConfigError('Invalid configuration: COACHLTI_FAULT_POINT is for tests and must not be set in production');
   const toolUrl = (e.TOOL_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
@@ -176,5 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
     passbackBaseBackoffMs: e.PASSBACK_BASE_BACKOFF_MS,
     passbackLeaseMs: e.PASSBACK_LEASE_MS,
     faultPoint: e.COACHLTI_FAULT_POINT,
+    dataEncryptionKeys,
+    privacySweepIntervalMs: e.PRIVACY_SWEEP_INTERVAL_MS,
   });
 }

@@ -1,6 +1,7 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { LaunchContext } from '../lti/claims';
 import { summarizeRoles, type ToolRole } from '../lti/roles';
+import { launchSentName, pseudonymFor } from '../privacy/pseudonym';
 
 /**
  * Our own users, courses, memberships and resource links, upserted on every launch. They outlive
@@ -60,6 +61,7 @@ interface UserDoc {
   clientId: string;
   sub: string;
   name: string;
+  nameSource?: 'launch' | 'pseudonym' | 'roster' | 'erased';
   givenName?: string;
   familyName?: string;
   email?: string;
@@ -168,12 +170,15 @@ async function upsertOne<T>(m: Model<T>, filter: Record<string, unknown>, update
   }
 }
 
-export function createLaunchRecords(connection: Connection): LaunchRecords {
+/** `pseudonymSecret` names people the LMS sent no name or email for (stable per issuer and subject). */
+export function createLaunchRecords(connection: Connection, options: { pseudonymSecret?: string } = {}): LaunchRecords {
   const users = model<UserDoc>(connection, 'User', 'users', {
     issuer: String,
     clientId: String,
     sub: String,
     name: String,
+    /** launch (the LMS sent it) or pseudonym (it sent neither name nor email). */
+    nameSource: String,
     givenName: String,
     familyName: String,
     email: String,
@@ -215,20 +220,31 @@ export function createLaunchRecords(connection: Connection): LaunchRecords {
     async recordLaunch(launch, moduleIdFromLink) {
       const now = new Date();
       const { issuer, clientId, deploymentId } = launch.platform;
-      const user = await upsertOne(
+      // Minimal data: with no name and no email the person gets a stable pseudonym, never the LMS id.
+      const named = launchSentName(launch.user) || Boolean(launch.user.email);
+      const name = named ? launch.user.name : pseudonymFor(options.pseudonymSecret ?? `${issuer}|${clientId}`, issuer, launch.user.sub);
+      let user = await upsertOne(
         users,
         { issuer, clientId, sub: launch.user.sub },
         {
+          // A name learnt from the roster (NRPS) is kept while launches stay anonymous.
+          ...(named ? {} : { $setOnInsert: { name, nameSource: 'pseudonym', createdAt: now } }),
           $set: {
-            name: launch.user.name,
+            ...(named ? { name, nameSource: 'launch' } : {}),
             givenName: launch.user.givenName,
             familyName: launch.user.familyName,
             email: launch.user.email,
             lastLaunchAt: now,
           },
-          $setOnInsert: { createdAt: now },
+          ...(named ? { $setOnInsert: { createdAt: now } } : {}),
         },
       );
+      if (!named && user.nameSource !== 'pseudonym' && user.nameSource !== 'roster') {
+        // The LMS stopped sending the name (privacy level lowered): stop showing the old one.
+        user =
+          (await users.findOneAndUpdate({ _id: user._id }, { $set: { name, nameSource: 'pseudonym' } }, { new: true }).lean<UserDoc>()) ??
+          user;
+      }
       if (!launch.context) return { user: toUser(user), course: undefined, membership: undefined, resourceLink: undefined };
 
       const courseSet: Record<string, unknown> = {

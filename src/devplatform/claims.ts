@@ -35,8 +35,8 @@ export function membershipRolesFor(shape: Shape, courseRole: EnrollmentDoc['role
  * anonymous; a tool that asks for the claims but sends no level gets what it asked for). Moodle: the
  * claims the tool asked for at registration.
  */
-export function privacyOf(registration: RegistrationDoc): { name: boolean; email: boolean } {
-  switch (registration.privacyLevel) {
+export function privacyOf(registration: RegistrationDoc, launch?: Pick<LaunchDoc, 'privacyLevel'>): { name: boolean; email: boolean } {
+  switch (launch?.privacyLevel ?? registration.privacyLevel) {
     case 'public':
       return { name: true, email: true };
     case 'name_only':
@@ -87,7 +87,7 @@ export interface ClaimInput {
 
 function substitutions(input: ClaimInput, roles: string[]): Map<string, string> {
   const { user, course, link, registration } = input;
-  const privacy = privacyOf(registration);
+  const privacy = privacyOf(registration, input.launch);
   const values = new Map<string, string>([
     ['$User.id', user.userId],
     ['$Context.id', course._id],
@@ -125,7 +125,7 @@ export function buildIdTokenClaims(input: ClaimInput): Record<string, unknown> {
   const { registration, launch, user, course, enrollment, link, urls } = input;
   const shape = registration.shape;
   const roles = rolesFor(shape, enrollment?.role, user.siteAdmin);
-  const privacy = privacyOf(registration);
+  const privacy = privacyOf(registration, launch);
   const values = substitutions(input, roles);
   const message = registration.messages.find((m) => m.type === launch.messageType);
   const custom: Record<string, string> = {

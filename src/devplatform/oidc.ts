@@ -27,6 +27,7 @@ const launchInputSchema = z
     acceptTypes: z.array(z.string().min(1)).min(1).optional(),
     acceptLineItem: z.boolean().nullable().optional(),
     acceptTargets: z.array(z.enum(['iframe', 'window', 'embed'])).optional(),
+    privacyLevel: z.enum(['public', 'name_only', 'email_only', 'anonymous']).optional(),
   })
   .strict();
 
@@ -113,6 +114,7 @@ export async function startLaunch(core: Core, rawInput: LaunchInput): Promise<La
     acceptTypes: input.acceptTypes ?? ['ltiResourceLink'],
     acceptLineItem: input.acceptLineItem === undefined ? true : input.acceptLineItem,
     acceptTargets: input.acceptTargets ?? ['iframe', 'window'],
+    ...(input.privacyLevel ? { privacyLevel: input.privacyLevel } : {}),
     targetLinkUri,
     ...(input.messageType === 'LtiDeepLinkingRequest' ? { dlData: randomBytes(24).toString('base64url'), dlUsedAt: null } : {}),
     expiresAt: new Date(now + launchTtlMs),

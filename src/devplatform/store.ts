@@ -75,6 +75,8 @@ export interface LaunchDoc {
   acceptTypes?: string[];
   acceptLineItem?: boolean | null;
   acceptTargets?: string[];
+  /** Test knob: overrides the registration's privacy level for this launch. */
+  privacyLevel?: string;
   targetLinkUri: string;
   /** Deep linking `data`: opaque value the tool must echo in its response. */
   dlData?: string;
@@ -286,6 +288,7 @@ export function createModels(connection: Connection): Models {
       acceptTypes: [String],
       acceptLineItem: { type: Boolean, default: undefined },
       acceptTargets: [String],
+      privacyLevel: String,
       targetLinkUri: String,
       dlData: String,
       dlUsedAt: Date,

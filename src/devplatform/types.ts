@@ -24,6 +24,8 @@ export interface LaunchInput {
   acceptLineItem?: boolean | null;
   /** Deep linking only: deep_linking_settings.accept_presentation_document_targets (default ["iframe", "window"]). */
   acceptTargets?: Array<'iframe' | 'window' | 'embed'>;
+  /** Test knob: this launch's privacy level, overriding the registration's ("anonymous" sends no name or email). */
+  privacyLevel?: 'public' | 'name_only' | 'email_only' | 'anonymous';
 }
 
 export interface LaunchRequest {

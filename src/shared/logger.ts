@@ -2,6 +2,24 @@ import pino, { type Logger } from 'pino';
 
 export type { Logger };
 
+/** Keys that carry personal data or credentials wherever they appear (top level and two levels down). */
+const personalKeys = [
+  'name',
+  'given_name',
+  'family_name',
+  'givenName',
+  'familyName',
+  'userName',
+  'email',
+  'text',
+  'comment',
+  'narrative',
+  'token',
+  'ltik',
+  'refresh_token',
+  'userInfo',
+];
+
 /**
  * Structured JSON logs. Anything that can carry a credential is redacted here, once, so a careless
  * log call elsewhere cannot leak it (ltijs puts its `ltik` token in query strings and headers).
@@ -21,6 +39,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           '*.id_token',
           '*.access_token',
           '*.client_assertion',
+          // Personal data: names, emails, free texts and tokens never reach the logs (issue 16).
+          'req.body',
+          'res.body',
+          ...personalKeys.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
         ],
         censor: '[redacted]',
       },
@@ -29,7 +51,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
-/** Removes token-like query parameters from a URL before it is logged. */
+/** Removes token-like and personal query parameters (a search for a person's name) from a URL before it is logged. */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:ltik|id_token|token|access_token|code|state|invite|registration_token)=)[^&#]*/gi, '$1[redacted]');
+  return url.replace(
+    /([?&](?:ltik|id_token|token|access_token|code|state|invite|registration_token|q|name|email|login_hint|lti_message_hint)=)[^&#]*/gi,
+    '$1[redacted]',
+  );
 }

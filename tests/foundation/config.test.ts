@@ -5,6 +5,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config/config';
 import { fromRoot } from '../../src/shared/paths';
 
+const testDataKey = `t1:${Buffer.alloc(32, 7).toString('base64')}`;
 const tmp = (): string => mkdtempSync(path.join(tmpdir(), 'coachlti-config-'));
 
 describe('configuration', () => {
@@ -40,7 +41,7 @@ describe('configuration', () => {
     [{ NODE_ENV: 'development', TOOL_URL: 'https://coach.example.edu' }, false, false],
     [{ TOOL_URL: 'https://coach.example.edu', DEV_PLATFORM: 'true' }, true, true],
     [{ DEV_PLATFORM: 'false' }, false, false],
-    [{ NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32) }, false, false],
+    [{ NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32), DATA_ENCRYPTION_KEYS: testDataKey }, false, false],
   ])(
     'when the environment is %j, then the test platform is %s and auto-activation is %s',
     (env: Record<string, string>, devPlatform: boolean, autoActivate: boolean) => {
@@ -52,7 +53,13 @@ describe('configuration', () => {
 
   test.each([
     [
-      { NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32), DEV_PLATFORM: 'true' },
+      {
+        NODE_ENV: 'production',
+        LTI_KEY: 'k'.repeat(32),
+        SESSION_SECRET: 's'.repeat(32),
+        DATA_ENCRYPTION_KEYS: testDataKey,
+        DEV_PLATFORM: 'true',
+      },
       /^Invalid configuration: DEV_PLATFORM cannot be true in production/,
     ],
     [{ PORT: 'abc' }, /^Invalid configuration: PORT /],
@@ -61,6 +68,11 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL /],
     [{ NODE_ENV: 'production' }, /^Invalid configuration: LTI_KEY is required in production/],
     [{ NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32) }, /^Invalid configuration: SESSION_SECRET is required in production/],
+    [
+      { NODE_ENV: 'production', LTI_KEY: 'k'.repeat(32), SESSION_SECRET: 's'.repeat(32) },
+      /^Invalid configuration: DATA_ENCRYPTION_KEYS is required in production/,
+    ],
+    [{ DATA_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }, /^Invalid configuration: DATA_ENCRYPTION_KEYS key "k1" must be 32 bytes/],
     [{ LTI_KEY: 'short' }, /^Invalid configuration: LTI_KEY must be at least 32 characters/],
   ])('when the environment is %j, then loading fails with a message naming the variable', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(ConfigError);

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fromRoot } from '../../src/shared/paths';
-import { freePort, testDatabaseUri } from './test-server';
+import { freePort, testDatabaseUri, testDataEncryptionKeys } from './test-server';
 
 /** CoachLTI as its own process (src/main.ts), so a test can tell whether a request ended the process. */
 export interface ChildServer {
@@ -29,6 +29,8 @@ export async function startChildServer(env: Record<string, string> = {}): Promis
       PORT: String(port),
       HOST: '127.0.0.1',
       TOOL_URL: `http://127.0.0.1:${port}`,
+      // Every child (and a restart) reads what the others encrypted.
+      DATA_ENCRYPTION_KEYS: testDataEncryptionKeys,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

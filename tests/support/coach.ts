@@ -8,7 +8,12 @@ import { launch } from './lti-launch';
  * A hurried coach: submits every form with its first option and some text, follows "start / next /
  * continue / finish" — no JavaScript. Returns every page seen, the last being the result.
  */
-export async function hurry(browser: Browser, landing: PageResponse, maxSteps = 200): Promise<PageResponse[]> {
+export async function hurry(
+  browser: Browser,
+  landing: PageResponse,
+  maxSteps = 200,
+  text = 'I would start by asking what the learner wants from our time together.',
+): Promise<PageResponse[]> {
   const seen: PageResponse[] = [landing];
   let page = landing;
   for (let step = 0; step < maxSteps && !new URL(page.url).pathname.endsWith('/result'); step += 1) {
@@ -19,7 +24,7 @@ export async function hurry(browser: Browser, landing: PageResponse, maxSteps = 
     if (action) {
       const extra: Record<string, string> = {};
       for (const [name, values] of Object.entries(action.choices)) extra[name] = values[0]!;
-      for (const name of action.textareas) extra[name] = 'I would start by asking what the learner wants from our time together.';
+      for (const name of action.textareas) extra[name] = text;
       page = await browser.follow(await browser.post(action.action, { ...action.fields, ...extra }));
     } else {
       const next = findLink(page, /^(Next section|Continue where you left off|Start)/);

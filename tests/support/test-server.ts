@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import { generateKeyEntry } from '../../src/privacy/field-crypto';
 import { createLogger } from '../../src/shared/logger';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server';
 
@@ -13,6 +14,9 @@ export function testDatabaseUri(label = 'test'): string {
   if (!base) throw new Error('TEST_MONGODB_BASE_URI is not set: run tests through jest (global setup starts the database)');
   return `${base}/${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
 }
+
+/** One data encryption key per test process, so production-mode servers start and restarts can read old records. */
+export const testDataEncryptionKeys = process.env.DATA_ENCRYPTION_KEYS ?? generateKeyEntry('test1');
 
 /** Collects log lines in memory so tests can assert on what was logged. */
 export class LogCapture extends Writable {
@@ -60,6 +64,7 @@ export async function startTestServer(
       PORT: String(port),
       HOST: '127.0.0.1',
       TOOL_URL: `http://127.0.0.1:${port}`,
+      DATA_ENCRYPTION_KEYS: testDataEncryptionKeys,
       ...env,
     },
     logger: createLogger('info', logs),

@@ -9,6 +9,10 @@ import { createCourseGradingSettings } from '../course-settings';
 import { createLineItemService } from '../line-items';
 import { createOutbox } from '../outbox';
 import { createPassbackWorker } from '../passback-worker';
+import { createAuditLog } from '../../admin/audit-log';
+import { createFieldCrypto } from '../../privacy/field-crypto';
+import { createPrivacyService } from '../../privacy/privacy-service';
+import { createRetentionSweeper } from '../../privacy/retention-sweeper';
 
 /**
  * npm run worker: a process that only sends grade passback (no HTTP). Run as many as you like next to the
@@ -38,10 +42,18 @@ async function main(): Promise<void> {
   // Background resync and reconcile jobs run here too (leases keep processes apart).
   const jobs = createStandaloneJobRunner({ connection, client, registry, logger, onScoresQueued: () => worker.nudge() });
   jobs.start();
+  // The retention sweep of free texts runs here too (idempotent when several processes sweep).
+  const privacy = createPrivacyService({
+    connection,
+    crypto: createFieldCrypto(config.dataEncryptionKeys),
+    audit: createAuditLog(connection),
+  });
+  const retention = createRetentionSweeper({ privacy, logger, intervalMs: config.privacySweepIntervalMs });
+  retention.start();
   logger.info({ owner: worker.owner }, 'passback worker running');
   process.stdout.write('WORKER READY\n');
   const stop = (): void => {
-    Promise.all([jobs.stop(), worker.stop()])
+    Promise.all([jobs.stop(), worker.stop(), retention.stop()])
       .then(() => close())
       .finally(() => process.exit(0));
   };

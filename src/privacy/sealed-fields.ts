@@ -1,0 +1,30 @@
+import { Schema } from 'mongoose';
+import { openText, type FieldCrypto } from './field-crypto';
+
+/**
+ * Free-text fields of an attempt's answers that are encrypted at rest: the coach's reflection `text`, a
+ * faculty `comment` next to a rating, and observation `narrative`s (future). Everything else (levels,
+ * choices, scores) stays in the clear: statistics never need the text.
+ */
+export const sealedAnswerFields = ['text', 'comment', 'narrative'] as const;
+
+/** The answer with its sealed fields opened (legacy plaintext as is); absent fields stay absent. */
+export function openAnswer<T extends object>(answer: T, crypto: FieldCrypto | undefined): T {
+  const copy = { ...answer } as Record<string, unknown>;
+  for (const field of sealedAnswerFields) {
+    if (field in copy) {
+      const text = copy[field] === null ? undefined : openText(crypto, copy[field]);
+      if (text === undefined) delete copy[field];
+      else copy[field] = text;
+    }
+  }
+  return copy as T;
+}
+
+/**
+ * The schema type of a sealed field: a setter encrypts plain strings on every write through the model
+ * (documents, $set by path, $push of whole answers), so no caller can store the text in the clear.
+ */
+export function sealedText(crypto: FieldCrypto | undefined): { type: typeof Schema.Types.Mixed; set: (v: unknown) => unknown } {
+  return { type: Schema.Types.Mixed, set: (v: unknown) => (crypto && typeof v === 'string' ? crypto.encrypt(v) : v) };
+}
