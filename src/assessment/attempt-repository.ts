@@ -160,10 +160,21 @@ export interface AttemptRepository {
   clearOwed(attemptId: string, token: string): Promise<void>;
 }
 
+/** Puts the second rater's comment (stored sealed beside the rating) back into the rating. */
+function withSecondComment<T extends StoredAnswer & { secondComment?: string }>(answer: T): StoredAnswer {
+  const { secondComment, ...rest } = answer;
+  if (!rest.secondRating) return rest;
+  return { ...rest, secondRating: { ...rest.secondRating, comment: secondComment ?? rest.secondRating.comment } };
+}
+
 /** `crypto` seals reflection text and comments at rest (src/privacy); without it sealed values read as absent. */
 export function createAttemptRepository(connection: Connection, crypto?: FieldCrypto): AttemptRepository {
-  const toAttempt = (d: AttemptDoc): Attempt => mapAttempt({ ...d, answers: d.answers.map((a) => openAnswer(a, crypto)) });
-  const answerSchema = new Schema<StoredAnswer & { comment?: string }>(
+  const toAttempt = (d: AttemptDoc): Attempt =>
+    mapAttempt({
+      ...d,
+      answers: d.answers.map((a) => withSecondComment(openAnswer(a as StoredAnswer & { secondComment?: string }, crypto))),
+    });
+  const answerSchema = new Schema<StoredAnswer & { comment?: string; secondComment?: string }>(
     {
       itemId: String,
       kind: String,
@@ -174,7 +185,8 @@ export function createAttemptRepository(connection: Connection, crypto?: FieldCr
       facultyLevel: String,
       facultyRatedBy: String,
       facultyCriteria: { type: Schema.Types.Mixed, default: undefined },
-      facultyComment: String,
+      facultyComment: sealedText(crypto),
+      secondComment: sealedText(crypto),
       facultyRatedAt: Date,
       secondRating: { type: Schema.Types.Mixed, default: undefined },
       variantId: String,
@@ -333,7 +345,8 @@ export function createAttemptRepository(connection: Connection, crypto?: FieldCr
       if (index < 0) return false;
       const result = await model.updateOne(
         { _id: oid(attemptId), [`answers.${index}.itemId`]: itemId },
-        { $set: { [`answers.${index}.secondRating`]: rating } },
+        // The comment is stored as its own sealed field (encrypted at rest), the rest of the rating beside it.
+        { $set: { [`answers.${index}.secondRating`]: { ...rating, comment: '' }, [`answers.${index}.secondComment`]: rating.comment } },
       );
       return result.matchedCount === 1;
     },

@@ -2,11 +2,13 @@ import { Schema } from 'mongoose';
 import { openText, type FieldCrypto } from './field-crypto';
 
 /**
- * Free-text fields of an attempt's answers that are encrypted at rest: the coach's reflection `text`, a
- * faculty `comment` next to a rating, and observation `narrative`s (future). Everything else (levels,
+ * Free-text fields of an attempt's answers that are encrypted at rest: the coach's reflection `text`, the
+ * faculty comments next to a rating (`comment`, `facultyComment`, and `secondComment` of a second rater,
+ * kept beside `secondRating` so every sealed field is a top-level answer field), and observation
+ * `narrative`s (future). Everything else (levels,
  * choices, scores) stays in the clear: statistics never need the text.
  */
-export const sealedAnswerFields = ['text', 'comment', 'narrative'] as const;
+export const sealedAnswerFields = ['text', 'comment', 'facultyComment', 'secondComment', 'narrative'] as const;
 
 /** The answer with its sealed fields opened (legacy plaintext as is); absent fields stay absent. */
 export function openAnswer<T extends object>(answer: T, crypto: FieldCrypto | undefined): T {
