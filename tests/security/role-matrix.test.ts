@@ -80,6 +80,8 @@ const matrix: Record<string, MatrixEntry> = {
   'POST /course/columns/remove': { allowed: courseStaff },
   'GET /course/roster': { allowed: courseStaff },
   'GET /course/reflections': { allowed: courseStaff },
+  'GET /course/reflections/:attemptId/:itemId': { allowed: courseStaffOfA },
+  'GET /my/record.json': { allowed: launched },
   'POST /course/reflections/:attemptId/:itemId': { allowed: courseStaffOfA, body: { level: 'developing' } },
   'GET /admin': { allowed: admins },
   'GET /admin/passback': { allowed: admins },
@@ -92,6 +94,14 @@ const matrix: Record<string, MatrixEntry> = {
   'GET /admin/jobs': { allowed: admins },
   'GET /admin/jobs/:jobId': { allowed: adminsOfA },
   'GET /admin/audit': { allowed: admins },
+  'GET /admin/privacy': { allowed: admins },
+  'GET /admin/privacy/people/:userId': { allowed: adminsOfA },
+  'POST /admin/privacy/people/:userId/export': { allowed: adminsOfA },
+  // Without the typed confirmation nothing is erased: the check is who may reach the person at all.
+  'POST /admin/privacy/people/:userId/erase': { allowed: adminsOfA },
+  'POST /admin/privacy/policies': { allowed: adminsOfA, body: { target: ':courseId', days: '3650' } },
+  'GET /admin/privacy/retention': { allowed: admins },
+  'POST /admin/privacy/retention/run': { allowed: admins },
   'GET /admin/program': { allowed: admins },
   'GET /admin/program/:table.csv': { allowed: adminsOfA, query: 'course=:courseId' },
   'GET /admin/platforms': { allowed: globalAdmins },
@@ -187,6 +197,8 @@ describe('route table × personas', () => {
     ids.table = 'competencies';
     const course = (await server.connection.db!.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
     ids.courseId = course._id.toHexString();
+    const learnerUser = (await server.connection.db!.collection('users').findOne({ sub: launchInput('canvas', 'coach').userId }))!;
+    ids.userId = learnerUser._id.toHexString();
     const scored = await scoreCourse(server, 'canvas');
     await server.outbox.enqueue(scored.entry(0, 'C1.1', 50, new Date()), new Date());
     const entry = (await server.outbox.list({ limit: 10 })).find((e) => e.issuer === canvas.issuer)!;
@@ -198,6 +210,12 @@ describe('route table × personas', () => {
   afterAll(async () => {
     await server.stop();
   });
+
+  /** The entry's form with `:name` values replaced by platform A's ids. */
+  const bodyOf = (entry: MatrixEntry): Record<string, string> =>
+    Object.fromEntries(
+      Object.entries(entry.body ?? {}).map(([k, v]) => [k, v.replace(/^:(\w+)$/, (_m, name: string) => ids[name] ?? 'missing')]),
+    );
 
   test('when the app is built, then every route has a matrix entry and every entry names a route', () => {
     const routes = listRoutes(server.app).map((r) => `${r.method} ${r.path}`);
@@ -225,9 +243,7 @@ describe('route table × personas', () => {
         const url = `${server.url}${path}${query}`;
         const token = csrf.get(persona);
         const res =
-          method === 'GET'
-            ? await browser.get(url)
-            : await browser.post(url, { ...(entry.body ?? {}), ...(token ? { _csrf: token } : {}) });
+          method === 'GET' ? await browser.get(url) : await browser.post(url, { ...bodyOf(entry), ...(token ? { _csrf: token } : {}) });
         const outcome = outcomeOf(res);
         checked += 1;
         if (entry.sameForAll) {
