@@ -141,7 +141,9 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       memberships: memberships.map(plain),
       attempts: attempts.map(openAttempt),
       competencyScores: (await col('competency_scores').find({ userId: userOid }).toArray()).map(plain),
-      competencyScoreHistory: (await col('competency_score_history').find({ userId: userOid }).sort({ computedAt: 1 }).toArray()).map(plain),
+      competencyScoreHistory: (await col('competency_score_history').find({ userId: userOid }).sort({ computedAt: 1 }).toArray()).map(
+        plain,
+      ),
       scoreSequences: (await col('score_sequences').find({ userId: id }).toArray()).map(plain),
       scoreEvents: (await col('domain_events').find({ userId: id }).toArray()).map(plain),
       gradebookPassback: (await col('passback_outbox').find({ userId: id }).toArray()).map(plain),

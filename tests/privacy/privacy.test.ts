@@ -2,6 +2,7 @@
  * Issue 16: minimal data, sensitive text encrypted at rest, retention, subject rights, access trail and
  * logs without personal data — on the real app, the built-in platform and a real wire-protocol database.
  */
+import { Types } from 'mongoose';
 import { globalScope, platformScope } from '../../src/admin/admin-scope';
 import { createAuditLog } from '../../src/admin/audit-log';
 import { createFieldCrypto, generateKeyEntry, isSealed } from '../../src/privacy/field-crypto';
@@ -190,10 +191,9 @@ describe('privacy and data stewardship', () => {
     const rated = (stored.answers as Row[]).find((a) => a.itemId === itemId)!;
     expect(isSealed(rated.facultyComment)).toBe(true);
     expect(isSealed(rated.secondComment)).toBe(true);
-    // Both raters see both comments once they have rated; the coach sees the comment of the rating of record.
-    const after = await second.get(`${server.url}${path}`);
-    expect(after.text).toContain(firstComment);
-    expect(after.text).toContain(secondComment);
+    // Each rater reads their own comment back; the coach sees the comment of the rating of record.
+    expect((await faculty.get(`${server.url}${path}`)).text).toContain(firstComment);
+    expect((await second.get(`${server.url}${path}`)).text).toContain(secondComment);
     const module = await server.assessment.currentModule('M03');
     const section = module.sections.findIndex((x) => x.id === module.items.find((i) => i.id === itemId)!.section) + 1;
     const coachView = await coach.get(`${server.url}/modules/M03/attempts/${String(attempt._id)}/sections/${section}`);
@@ -294,18 +294,40 @@ describe('retention', () => {
     const page = await launch(server, coach, launchInput('canvas', 'coach'));
     expect(page.text).toContain('deleted 30 days after the course');
 
+    // A first and a second rater commented on the old course's reflection: the comments are free text too.
+    const old = (await db.collection('attempts').findOne({ courseId: course0!._id }))!;
+    const reflection = String((old.answers as Row[]).find((a) => a.kind === 'reflection')!.itemId);
+    for (const rater of [new Types.ObjectId(), new Types.ObjectId()])
+      await server.assessment.rateReflection({ userId: rater.toHexString(), courseId: String(course0!._id) }, String(old._id), reflection, {
+        criteria: (await server.assessment.reflectionsForCourse(String(course0!._id)))
+          .find((r) => r.attemptId === String(old._id) && r.itemId === reflection)!
+          .rubric.criteria!.map((c) => ({ criterionId: c.id, level: 'proficient' as const })),
+        comment: marker('retained-comment'),
+      });
+    const commented = (await db.collection('attempts').findOne({ _id: old._id }))!;
+    expect((commented.answers as Row[]).find((a) => a.itemId === reflection)).toMatchObject({
+      facultyComment: expect.anything(),
+      secondComment: expect.anything(),
+    });
+
     const later = new Date(Date.now() + 31 * 86_400_000);
     const scoresBefore = await db.collection('competency_scores').find({}).toArray();
+    const historyBefore = await db.collection('competency_score_history').find({}).toArray();
     const dry = await server.privacy.retentionPlan(globalScope, later);
     expect(dry.length).toBeGreaterThan(0);
     expect(new Set(dry.map((i) => i.courseId))).toEqual(new Set([String(course0!._id)]));
+    expect(dry.find((i) => i.attemptId === String(old._id) && i.itemId === reflection)?.fields).toEqual(
+      expect.arrayContaining(['text', 'facultyComment', 'secondComment']),
+    );
     // Not yet due: nothing listed.
     expect(await server.privacy.retentionPlan(globalScope, new Date())).toEqual([]);
 
     const done = await server.privacy.runRetention(globalScope, 'test', later);
     expect(done).toEqual(dry);
     const texts = (await db.collection('attempts').find({ courseId: course0!._id }).toArray()).flatMap((a) =>
-      (a.answers as Row[]).filter((x) => x.text !== undefined || x.comment !== undefined),
+      (a.answers as Row[]).filter(
+        (x) => x.text !== undefined || x.comment !== undefined || x.facultyComment !== undefined || x.secondComment !== undefined,
+      ),
     );
     expect(texts).toEqual([]);
     const kept = (await db.collection('attempts').find({ courseId: course1!._id }).toArray()).flatMap((a) =>
@@ -313,6 +335,7 @@ describe('retention', () => {
     );
     expect(kept.length).toBeGreaterThan(0);
     expect(await db.collection('competency_scores').find({}).toArray()).toEqual(scoresBefore);
+    expect(await db.collection('competency_score_history').find({}).toArray()).toEqual(historyBefore);
     expect(await server.privacy.retentionPlan(globalScope, later)).toEqual([]);
   });
 
