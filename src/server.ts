@@ -284,7 +284,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         lineItems,
         audit: createAuditLog(connection),
       }),
-      reflectionRoutes({ assessment, records }),
+      reflectionRoutes({ assessment, records, audit: createAuditLog(connection) }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),

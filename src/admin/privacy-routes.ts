@@ -99,31 +99,7 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): Router {
     }),
   );
 
-  // Access trail: each coach whose reflections a faculty rating page showed gets an audit entry.
-  router.get('/course/reflections', (req, res, next) => {
-    const launch = req.session?.launch;
-    if (launch?.courseId && (launch.view === 'instructor' || launch.view === 'admin')) {
-      const courseId = launch.courseId;
-      res.on('finish', () => {
-        if (res.statusCode !== 200) return;
-        void (async () => {
-          const shown = await deps.assessment.reflectionsForCourse(courseId);
-          const coaches = [...new Set(shown.map((r) => r.userId))];
-          for (const userId of coaches) {
-            await deps.audit.record({
-              actor: `lti:${launch.userId}`,
-              action: 'reflection.read',
-              courseId,
-              platform: { issuer: launch.issuer, clientId: launch.clientId },
-              subjectUserId: userId,
-              detail: `reflections on the faculty rating page of ${launch.courseTitle ?? 'a course'}`,
-            });
-          }
-        })().catch(() => undefined);
-      });
-    }
-    next();
-  });
+  // The access trail of reflection reads is recorded where the text is shown (src/faculty/reflection-routes.ts).
 
   router.get(
     '/my/record.json',

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { CourseReflection, AssessmentService, RatingInput } from '../assessment/assessment-service';
 import type { FacultyRating } from '../assessment/attempt-repository';
+import type { AuditLog } from '../admin/audit-log';
 import type { LaunchRecords } from '../courses/launch-records';
 import { rubricLevels, type RubricLevel } from '../curriculum/content-schema';
 import { AppError, NotFoundError } from '../shared/errors';
@@ -69,7 +70,7 @@ function ratingView(rating: FacultyRating, r: CourseReflection) {
 }
 
 /** Faculty rate coaches' reflections per rubric criterion, blind to the coach's self-rating; rescoring follows. */
-export function reflectionRoutes(deps: { assessment: AssessmentService; records: LaunchRecords }): Router {
+export function reflectionRoutes(deps: { assessment: AssessmentService; records: LaunchRecords; audit: AuditLog }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
 
@@ -89,6 +90,15 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
     const viewer = { userId: launch.userId, courseId: launch.courseId! };
     const { mine, role } = standing(r, viewer);
     const learners = await deps.records.listLearners(viewer.courseId);
+    // Access trail: this page shows the coach's text, so every showing is a read the coach can see (profile).
+    await deps.audit.record({
+      actor: `lti:${launch.userId}`,
+      action: 'reflection.read',
+      courseId: viewer.courseId,
+      platform: { issuer: launch.issuer, clientId: launch.clientId },
+      subjectUserId: r.userId,
+      detail: `reflection ${r.itemId} (${r.moduleTitle}) on the faculty rating page of ${launch.courseTitle ?? 'a course'}`,
+    });
     const values = form.values ?? {};
     const criteria = (r.rubric.criteria ?? []).map((c) => ({
       id: c.id,

@@ -115,11 +115,23 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       .toArray()) as Doc[];
     const attempts = (await col('attempts').find({ userId: userOid }).sort({ startedAt: 1 }).toArray()) as Doc[];
     const rated = (await col('attempts').find({ 'answers.facultyRatedBy': id }).toArray()) as Doc[];
-    const ratingsGiven = rated.flatMap((a) =>
-      (a.answers as Record<string, unknown>[])
-        .filter((x) => x.facultyRatedBy === id)
-        .map((x) => ({ attemptId: String(a._id), itemId: x.itemId, level: x.facultyLevel })),
-    );
+    const secondRated = (await col('attempts').find({ 'answers.secondRating.raterId': id }).toArray()) as Doc[];
+    // A rater's own ratings (first or second): level and criteria, not the coach's text or the comment written for the coach.
+    const ratingsGiven = [
+      ...rated.flatMap((a) =>
+        (a.answers as Record<string, unknown>[])
+          .filter((x) => x.facultyRatedBy === id)
+          .map((x) => ({ attemptId: String(a._id), itemId: x.itemId, role: 'first', level: x.facultyLevel, criteria: x.facultyCriteria })),
+      ),
+      ...secondRated.flatMap((a) =>
+        (a.answers as Record<string, unknown>[])
+          .filter((x) => (x.secondRating as Record<string, unknown> | undefined)?.raterId === id)
+          .map((x) => {
+            const second = x.secondRating as Record<string, unknown>;
+            return { attemptId: String(a._id), itemId: x.itemId, role: 'second', level: second.level, criteria: second.criteria };
+          }),
+      ),
+    ];
     const accessTrail = await trail(id);
     return {
       format: 'coachlti-personal-data/1',
@@ -129,6 +141,9 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       memberships: memberships.map(plain),
       attempts: attempts.map(openAttempt),
       competencyScores: (await col('competency_scores').find({ userId: userOid }).toArray()).map(plain),
+      competencyScoreHistory: (await col('competency_score_history').find({ userId: userOid }).sort({ computedAt: 1 }).toArray()).map(
+        plain,
+      ),
       scoreSequences: (await col('score_sequences').find({ userId: id }).toArray()).map(plain),
       scoreEvents: (await col('domain_events').find({ userId: id }).toArray()).map(plain),
       gradebookPassback: (await col('passback_outbox').find({ userId: id }).toArray()).map(plain),
@@ -204,8 +219,9 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
 
     /**
      * Erasure. `pseudonymise` (default): name, email and LMS id are replaced, free texts deleted, LMS
-     * launch records, sessions and passback entries removed; scores stay as anonymous contributions to
-     * program statistics. `remove`: the scores, attempts and memberships go too.
+     * launch records, sessions and passback entries removed; scores (latest and their history) stay as
+     * anonymous contributions to program statistics. `remove`: the scores, score history, attempts and
+     * memberships go too.
      */
     async erasePerson(
       scope: AdminScope,
@@ -239,6 +255,7 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       if (mode === 'remove') {
         count('attempts', (await col('attempts').deleteMany({ userId: userOid })).deletedCount);
         count('competency_scores', (await col('competency_scores').deleteMany({ userId: userOid })).deletedCount);
+        count('competency_score_history', (await col('competency_score_history').deleteMany({ userId: userOid })).deletedCount);
         count('score_sequences', (await col('score_sequences').deleteMany({ userId })).deletedCount);
         count('domain_events', (await col('domain_events').deleteMany({ userId })).deletedCount);
         count('memberships', (await col('memberships').deleteMany({ userId: userOid })).deletedCount);

@@ -2,6 +2,7 @@
  * Issue 16: minimal data, sensitive text encrypted at rest, retention, subject rights, access trail and
  * logs without personal data — on the real app, the built-in platform and a real wire-protocol database.
  */
+import { Types } from 'mongoose';
 import { globalScope, platformScope } from '../../src/admin/admin-scope';
 import { createAuditLog } from '../../src/admin/audit-log';
 import { createFieldCrypto, generateKeyEntry, isSealed } from '../../src/privacy/field-crypto';
@@ -12,6 +13,7 @@ import { Browser, parseForms, type PageResponse } from '../support/browser';
 import { hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { createLogger } from '../../src/shared/logger';
+import { devPlatformDirectory } from '../../src/devplatform';
 import { LogCapture, startTestServer, testDataEncryptionKeys, type TestServer } from '../support/test-server';
 
 type Row = Record<string, unknown>;
@@ -76,6 +78,29 @@ async function coachFinishes(server: TestServer, persona: 'coach' | 'coach2', mo
   return { browser, pages, result: pages[pages.length - 1]! };
 }
 
+/** A second instructor of a canvas course of the built-in platform (the `faculty` persona is the first). */
+function secondInstructor(courseIndex: number): string {
+  const dir = devPlatformDirectory();
+  const course = dir.courses.filter((c) => c.shape === 'canvas')[courseIndex]!;
+  const instructors = dir.users.filter((u) =>
+    u.enrollments.some((e) => e.contextId === course.contextId && e.status === 'Active' && String(e.role).toLowerCase() === 'instructor'),
+  );
+  const first = seedIds('canvas', 'faculty', courseIndex).userId;
+  return instructors.find((u) => u.userId !== first)!.userId;
+}
+
+/** A faculty member opens a reflection's rating page and rates it with every criterion and a comment. */
+async function rate(server: TestServer, faculty: Browser, path: string, comment: string): Promise<PageResponse> {
+  const page = await faculty.get(`${server.url}${path}`);
+  expect(page.status).toBe(200);
+  const form = parseForms(page.text, page.url).find((f) => f.action.endsWith(path))!;
+  const criteria = Object.keys(form.choices).filter((n) => n.startsWith('criterion-'));
+  expect(criteria.length).toBeGreaterThan(0);
+  const saved = await faculty.post(form.action, { ...form.fields, ...Object.fromEntries(criteria.map((n) => [n, 'proficient'])), comment });
+  expect(saved.status).toBe(303);
+  return page;
+}
+
 describe('privacy and data stewardship', () => {
   let server: TestServer;
   beforeAll(async () => {
@@ -129,24 +154,54 @@ describe('privacy and data stewardship', () => {
     expect((await userDoc(server, ids.userId)).nameSource).toBe('roster');
   });
 
-  test('when a coach submits a reflection, then no collection holds its plain text, and the coach and faculty still read it', async () => {
+  test('when a coach submits a reflection and two faculty rate it with comments, then no collection holds the text or a comment in the clear, and the coach and faculty still read them', async () => {
     const text = marker('reflection-secret');
-    const { pages } = await coachFinishes(server, 'coach', 'M03', text);
+    const firstComment = marker('first-comment-secret');
+    const secondComment = marker('second-comment-secret');
+    const { browser: coach, pages } = await coachFinishes(server, 'coach', 'M03', text, 1);
     expect(pages.some((p) => p.text.includes(text))).toBe(true);
 
-    const all = await dump(server);
-    expect(all).not.toContain(text);
-    const attempt = (await server.connection.db!.collection('attempts').findOne({ moduleId: 'M03' }))!;
+    const db = server.connection.db!;
+    const coachDoc = await userDoc(server, seedIds('canvas', 'coach', 1).userId);
+    const attempt = (await db.collection('attempts').findOne({ moduleId: 'M03', userId: coachDoc._id }))!;
     const reflections = (attempt.answers as Row[]).filter((a) => a.kind === 'reflection');
     expect(reflections.length).toBeGreaterThan(0);
     for (const r of reflections) expect(isSealed(r.text)).toBe(true);
+    const itemId = String(reflections[0]!.itemId);
+    const path = `/course/reflections/${String(attempt._id)}/${itemId}`;
 
     // Through the repository the coach's attempt reads in the clear.
     const read = await server.assessment.reflectionsForCourse(String(attempt.courseId));
     expect(read.some((r) => r.text === text)).toBe(true);
+    // Faculty find the reflection on the list (which shows no text) and read it on its rating page.
     const faculty = new Browser();
-    await launch(server, faculty, launchInput('canvas', 'faculty'));
-    expect((await faculty.get(`${server.url}/course/reflections`)).text).toContain(text);
+    await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const list = await faculty.get(`${server.url}/course/reflections`);
+    expect(list.text).toContain(path);
+    expect(list.text).not.toContain(text);
+    const page = await rate(server, faculty, path, firstComment);
+    expect(page.text).toContain(text);
+    const second = new Browser();
+    await launch(server, second, launchInput('canvas', 'faculty', { userId: secondInstructor(1) }, 1));
+    await rate(server, second, path, secondComment);
+
+    const all = await dump(server);
+    for (const secret of [text, firstComment, secondComment]) expect(all).not.toContain(secret);
+    const stored = (await db.collection('attempts').findOne({ _id: attempt._id }))!;
+    const rated = (stored.answers as Row[]).find((a) => a.itemId === itemId)!;
+    expect(isSealed(rated.facultyComment)).toBe(true);
+    expect(isSealed(rated.secondComment)).toBe(true);
+    // Each rater reads their own comment back; the coach sees the comment of the rating of record.
+    expect((await faculty.get(`${server.url}${path}`)).text).toContain(firstComment);
+    expect((await second.get(`${server.url}${path}`)).text).toContain(secondComment);
+    const module = await server.assessment.currentModule('M03');
+    const section = module.sections.findIndex((x) => x.id === module.items.find((i) => i.id === itemId)!.section) + 1;
+    const coachView = await coach.get(`${server.url}/modules/M03/attempts/${String(attempt._id)}/sections/${section}`);
+    expect(coachView.text).toContain(text);
+    expect(coachView.text).toContain(firstComment);
+    const own = JSON.stringify(await server.privacy.exportOwn(String(coachDoc._id)));
+    expect(own).toContain(firstComment);
+    expect(own).toContain(secondComment);
   });
 
   test('when a faculty comment is stored next to a rating, then it is sealed at rest too and reads back in the clear', async () => {
@@ -239,18 +294,40 @@ describe('retention', () => {
     const page = await launch(server, coach, launchInput('canvas', 'coach'));
     expect(page.text).toContain('deleted 30 days after the course');
 
+    // A first and a second rater commented on the old course's reflection: the comments are free text too.
+    const old = (await db.collection('attempts').findOne({ courseId: course0!._id }))!;
+    const reflection = String((old.answers as Row[]).find((a) => a.kind === 'reflection')!.itemId);
+    for (const rater of [new Types.ObjectId(), new Types.ObjectId()])
+      await server.assessment.rateReflection({ userId: rater.toHexString(), courseId: String(course0!._id) }, String(old._id), reflection, {
+        criteria: (await server.assessment.reflectionsForCourse(String(course0!._id)))
+          .find((r) => r.attemptId === String(old._id) && r.itemId === reflection)!
+          .rubric.criteria!.map((c) => ({ criterionId: c.id, level: 'proficient' as const })),
+        comment: marker('retained-comment'),
+      });
+    const commented = (await db.collection('attempts').findOne({ _id: old._id }))!;
+    expect((commented.answers as Row[]).find((a) => a.itemId === reflection)).toMatchObject({
+      facultyComment: expect.anything(),
+      secondComment: expect.anything(),
+    });
+
     const later = new Date(Date.now() + 31 * 86_400_000);
     const scoresBefore = await db.collection('competency_scores').find({}).toArray();
+    const historyBefore = await db.collection('competency_score_history').find({}).toArray();
     const dry = await server.privacy.retentionPlan(globalScope, later);
     expect(dry.length).toBeGreaterThan(0);
     expect(new Set(dry.map((i) => i.courseId))).toEqual(new Set([String(course0!._id)]));
+    expect(dry.find((i) => i.attemptId === String(old._id) && i.itemId === reflection)?.fields).toEqual(
+      expect.arrayContaining(['text', 'facultyComment', 'secondComment']),
+    );
     // Not yet due: nothing listed.
     expect(await server.privacy.retentionPlan(globalScope, new Date())).toEqual([]);
 
     const done = await server.privacy.runRetention(globalScope, 'test', later);
     expect(done).toEqual(dry);
     const texts = (await db.collection('attempts').find({ courseId: course0!._id }).toArray()).flatMap((a) =>
-      (a.answers as Row[]).filter((x) => x.text !== undefined || x.comment !== undefined),
+      (a.answers as Row[]).filter(
+        (x) => x.text !== undefined || x.comment !== undefined || x.facultyComment !== undefined || x.secondComment !== undefined,
+      ),
     );
     expect(texts).toEqual([]);
     const kept = (await db.collection('attempts').find({ courseId: course1!._id }).toArray()).flatMap((a) =>
@@ -258,6 +335,7 @@ describe('retention', () => {
     );
     expect(kept.length).toBeGreaterThan(0);
     expect(await db.collection('competency_scores').find({}).toArray()).toEqual(scoresBefore);
+    expect(await db.collection('competency_score_history').find({}).toArray()).toEqual(historyBefore);
     expect(await server.privacy.retentionPlan(globalScope, later)).toEqual([]);
   });
 
@@ -326,8 +404,9 @@ describe('subject rights, access trail and logs', () => {
   /** The email the LMS sent for a person (known once they launched). */
   const emailOf = async (sub: string): Promise<string> => String((await userDoc(server, sub)).email);
 
-  test('when a full launch → module → reflection → rating flow runs with personal data, then no name, email, reflection text or token is logged', async () => {
+  test('when a full launch → module → reflection → rating flow runs with personal data, then no name, email, reflection text, comment or token is logged', async () => {
     const text = marker('logged-reflection');
+    const comment = marker('logged-comment');
     const coach = person('coach');
     const faculty = person('faculty');
     const browser = new Browser();
@@ -335,9 +414,15 @@ describe('subject rights, access trail and logs', () => {
     await hurry(browser, landing, 200, text);
     const fb = new Browser();
     await launch(server, fb, launchInput('canvas', 'faculty', {}, 1));
-    const page = await fb.get(`${server.url}/course/reflections`);
-    const form = parseForms(page.text, page.url).find((f) => f.action.includes('/course/reflections/'))!;
-    expect((await fb.post(form.action, { ...form.fields, level: 'expert' })).status).toBe(303);
+    const list = await fb.get(`${server.url}/course/reflections`);
+    const coachDoc = await userDoc(server, coach.userId);
+    const attempt = (await server.connection.db!.collection('attempts').findOne({ userId: coachDoc._id, moduleId: 'M07' }))!;
+    const itemId = String((attempt.answers as Row[]).find((a) => a.kind === 'reflection')!.itemId);
+    const link = `/course/reflections/${String(attempt._id)}/${itemId}`;
+    expect(list.text).toContain(link);
+    const page = await rate(server, fb, link, comment);
+    expect(page.text).toContain(text);
+    expect((await fb.get(`${server.url}${link}`)).text).toContain(comment);
     expect((await fb.get(`${server.url}/course`)).status).toBe(200);
     // An administrator searching for the coach by name and e-mail.
     const { browser: admin } = await signedInAdmin(server, 'logscan');
@@ -349,7 +434,7 @@ describe('subject rights, access trail and logs', () => {
     const emails = [await emailOf(coach.userId), await emailOf(faculty.userId)];
     expect(emails[0]).toMatch(/@/);
     // Plain and as they appear in URLs.
-    for (const secret of [text, coach.name, faculty.name, ...emails]) {
+    for (const secret of [text, comment, coach.name, faculty.name, ...emails]) {
       expect(logged).not.toContain(secret);
       expect(logged).not.toContain(encodeURIComponent(secret));
     }
@@ -362,13 +447,32 @@ describe('subject rights, access trail and logs', () => {
     const other = person('coach2');
     await coachFinishes(server, 'coach', 'M08', text, 1);
     await coachFinishes(server, 'coach2', 'M08', marker('other-reflection'), 1);
-    const faculty = new Browser();
-    await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
-    expect((await faculty.get(`${server.url}/course/reflections`)).status).toBe(200);
-
     const coachDoc = await userDoc(server, coach.userId);
     const otherDoc = await userDoc(server, other.userId);
     const coachId = String(coachDoc._id);
+    const db = server.connection.db!;
+    const reads = () => db.collection('admin_audit_log').find({ action: 'reflection.read', subjectUserId: coachId }).toArray();
+    const readsBefore = (await reads()).length;
+    const faculty = new Browser();
+    await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    // The list shows no reflection text: opening it is not a read of the coach's reflections.
+    expect((await faculty.get(`${server.url}/course/reflections`)).status).toBe(200);
+    expect(await reads()).toHaveLength(readsBefore);
+    const attempt = (await db.collection('attempts').findOne({ userId: coachDoc._id, moduleId: 'M08' }))!;
+    const itemId = String((attempt.answers as Row[]).find((a) => a.kind === 'reflection')!.itemId);
+    const readAt = Date.now();
+    const reflectionPage = await faculty.get(`${server.url}/course/reflections/${String(attempt._id)}/${itemId}`);
+    expect(reflectionPage.text).toContain(text);
+    // The rating page showed the text: one entry saying who read which coach's which reflection, and when.
+    const newReads = (await reads()).slice(readsBefore);
+    expect(newReads).toHaveLength(1);
+    const facultyDoc = await userDoc(server, person('faculty').userId);
+    expect(newReads[0]).toMatchObject({ actor: `lti:${String(facultyDoc._id)}`, subjectUserId: coachId });
+    expect(String(newReads[0]!.detail)).toContain(itemId);
+    expect((newReads[0]!.at as Date).getTime()).toBeGreaterThanOrEqual(readAt - 1000);
+    const exportComment = marker('export-comment');
+    await rate(server, faculty, `/course/reflections/${String(attempt._id)}/${itemId}`, exportComment);
+    expect(await db.collection('competency_score_history').countDocuments({ userId: coachDoc._id })).toBeGreaterThan(0);
     const platform = { issuer: String(coachDoc.issuer), clientId: String(coachDoc.clientId) };
 
     const { browser, email } = await signedInAdmin(server, 'privacy');
@@ -382,7 +486,11 @@ describe('subject rights, access trail and logs', () => {
     const data = JSON.parse(exported.text) as Record<string, unknown>;
     const json = exported.text;
     expect(json).toContain(text);
+    expect(json).toContain(exportComment);
     expect(json).toContain(String(coachDoc.email));
+    // Every score snapshot ever computed for the coach, not only the latest.
+    const history = await db.collection('competency_score_history').find({ userId: coachDoc._id }).toArray();
+    expect((data.competencyScoreHistory as Row[]).map((h) => h.id).sort()).toEqual(history.map((h) => String(h._id)).sort());
 
     // Every stored document about the coach (by id or LMS id) is in the export; the audit entries of
     // reads are listed as readers; the other coach appears nowhere.
@@ -434,6 +542,8 @@ describe('subject rights, access trail and logs', () => {
     const scoresBefore = await db.collection('competency_scores').countDocuments({});
     const mine = await db.collection('competency_scores').find({ userId: coachDoc._id }).toArray();
     expect(mine.length).toBeGreaterThan(0);
+    const historyBefore = await db.collection('competency_score_history').find({ userId: coachDoc._id }).toArray();
+    expect(historyBefore.length).toBeGreaterThan(0);
 
     const { browser } = await signedInAdmin(server, 'eraser');
     const page = await browser.get(`${server.url}/admin/privacy/people/${coachId}`);
@@ -458,6 +568,8 @@ describe('subject rights, access trail and logs', () => {
     expect(sealedLeft).toEqual([]);
     expect(await db.collection('competency_scores').countDocuments({})).toBe(scoresBefore);
     expect(await db.collection('competency_scores').find({ userId: coachDoc._id }).toArray()).toEqual(mine);
+    // The score history stays too, as anonymous contributions (it points only at the pseudonymised record).
+    expect(await db.collection('competency_score_history').find({ userId: coachDoc._id }).toArray()).toEqual(historyBefore);
     const audit = await createAuditLog(server.connection).list({ scope: globalScope, action: 'privacy.erase' });
     expect(audit[0]?.detail).toBe(`user ${coachId} (pseudonymise)`);
 
@@ -470,6 +582,7 @@ describe('subject rights, access trail and logs', () => {
     await coachFinishes(server, 'coach', 'M10', 'remove me', 1);
     const db = server.connection.db!;
     const coachDoc = await userDoc(server, person('coach').userId);
+    expect(await db.collection('competency_score_history').countDocuments({ userId: coachDoc._id })).toBeGreaterThan(0);
     const lines: string[] = [];
     await expect(runPrivacyCommand(['erase', '--user', String(coachDoc._id)], server.privacy, (l) => lines.push(l))).rejects.toThrow(
       '--yes',
@@ -478,6 +591,7 @@ describe('subject rights, access trail and logs', () => {
       await runPrivacyCommand(['erase', '--user', String(coachDoc._id), '--remove-scores', '--yes'], server.privacy, (l) => lines.push(l)),
     ).toBe(0);
     expect(await db.collection('competency_scores').countDocuments({ userId: coachDoc._id })).toBe(0);
+    expect(await db.collection('competency_score_history').countDocuments({ userId: coachDoc._id })).toBe(0);
     expect(await db.collection('attempts').countDocuments({ userId: coachDoc._id })).toBe(0);
   });
 });
