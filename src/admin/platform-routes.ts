@@ -27,7 +27,6 @@ export interface PlatformRoutesDeps {
   audit?: AuditLog;
 }
 
-
 const inviteBodySchema = z.object({
   expiresHours: z
     .string()

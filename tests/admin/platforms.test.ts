@@ -18,7 +18,8 @@ describe('the Platforms page for administrators', () => {
     await server.stop();
   });
 
-  const actionsOf = async (actor: string) => (await createAuditLog(server.connection).list({ actor, scope: globalScope })).map((e) => e.action);
+  const actionsOf = async (actor: string) =>
+    (await createAuditLog(server.connection).list({ actor, scope: globalScope })).map((e) => e.action);
 
   test('when someone is not an administrator, then the page and its actions are closed to them', async () => {
     const anonymous = await new Browser().get(`${server.url}/admin/platforms`);
