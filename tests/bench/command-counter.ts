@@ -14,16 +14,21 @@ export interface CommandCounter {
 
 const opMsg = 2013;
 
-/** The first key of the first section-0 document of an OP_MSG: the command name. */
+/** The command of an OP_MSG (first key of its section-0 document) and, when it names one, its collection. */
 function commandName(message: Buffer): string | undefined {
   if (message.readInt32LE(12) !== opMsg) return undefined;
   let offset = 20; // header 16 + flagBits 4
   while (offset < message.length) {
     const kind = message[offset];
     if (kind === 0) {
+      const type = message[offset + 5];
       const nameStart = offset + 1 + 4 + 1; // kind, document length, element type
       const nameEnd = message.indexOf(0, nameStart);
-      return message.toString('utf8', nameStart, nameEnd);
+      const name = message.toString('utf8', nameStart, nameEnd);
+      if (type !== 2) return name;
+      // find/insert/update/delete/findAndModify name their collection as the command's value.
+      const length = message.readInt32LE(nameEnd + 1);
+      return `${name} ${message.toString('utf8', nameEnd + 5, nameEnd + 4 + length)}`;
     }
     if (kind !== 1) return undefined;
     offset += 1 + message.readInt32LE(offset + 1);
@@ -48,7 +53,7 @@ export async function startCommandCounter(upstreamUri: string, database: string)
         if (pending.length < length) break;
         const name = commandName(pending.subarray(0, length));
         // Connection housekeeping is not work a request causes.
-        if (name && name !== 'hello' && name !== 'isMaster' && name !== 'ismaster' && name !== 'ping')
+        if (name && !/^(hello|isMaster|ismaster|ping)\b/.test(name))
           counts.set(name, (counts.get(name) ?? 0) + 1);
         pending = pending.subarray(length);
       }

@@ -77,6 +77,9 @@ lti.app.post('/bench/passback', async (req, res) => {
   }
 });
 
+// Exit cleanly on SIGTERM so node --cpu-prof writes its profile.
+process.on('SIGTERM', () => process.exit(0));
+
 lti.deploy({ port, silent: true }).then(
   () => process.stdout.write(`baseline listening on ${toolUrl}\n`),
   (error) => {
