@@ -53,8 +53,7 @@ export async function startCommandCounter(upstreamUri: string, database: string)
         if (pending.length < length) break;
         const name = commandName(pending.subarray(0, length));
         // Connection housekeeping is not work a request causes.
-        if (name && !/^(hello|isMaster|ismaster|ping)\b/.test(name))
-          counts.set(name, (counts.get(name) ?? 0) + 1);
+        if (name && !/^(hello|isMaster|ismaster|ping)\b/.test(name)) counts.set(name, (counts.get(name) ?? 0) + 1);
         pending = pending.subarray(length);
       }
     });

@@ -72,7 +72,8 @@ export class BenchBrowser {
 
   async follow(answer: Answer, max = 5): Promise<Answer> {
     let current = answer;
-    for (let i = 0; i < max && current.location && current.status >= 300 && current.status < 400; i += 1) current = await this.get(current.location);
+    for (let i = 0; i < max && current.location && current.status >= 300 && current.status < 400; i += 1)
+      current = await this.get(current.location);
     return current;
   }
 

@@ -67,8 +67,11 @@ function main(): void {
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
   }
   const top = Number(topArg ?? 25);
-  const line = (name: string, us: number): string => `${((100 * us) / busy).toFixed(1).padStart(6)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`;
-  process.stdout.write(`busy CPU ${(busy / 1e6).toFixed(1)} s of ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s wall\n\nself time by area\n`);
+  const line = (name: string, us: number): string =>
+    `${((100 * us) / busy).toFixed(1).padStart(6)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`;
+  process.stdout.write(
+    `busy CPU ${(busy / 1e6).toFixed(1)} s of ${((profile.endTime - profile.startTime) / 1e6).toFixed(1)} s wall\n\nself time by area\n`,
+  );
   for (const [name, us] of [...byArea].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${line(name, us)}\n`);
   process.stdout.write('\ninclusive time by area (callees included)\n');
   for (const [name, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${line(name, us)}\n`);

@@ -250,7 +250,11 @@ async function main(): Promise<number> {
         scores: number;
       };
 
-    async function runLaunches(tool: ToolName, n: number, concurrency: number): Promise<{ durations: number[]; failures: number; seconds: number; firstError?: string }> {
+    async function runLaunches(
+      tool: ToolName,
+      n: number,
+      concurrency: number,
+    ): Promise<{ durations: number[]; failures: number; seconds: number; firstError?: string }> {
       const durations: number[] = [];
       let failures = 0;
       let firstError: string | undefined;
@@ -352,7 +356,10 @@ async function main(): Promise<number> {
     await setDelay(0);
     // Tool CPU per launch over the matrix: less sensitive to the machine's load than launches/s.
     const cpuMsPerLaunch = Object.fromEntries(
-      tools.map((tool) => [tool, ((cpuSeconds(pids[tool]) - matrixStart.cpu[tool]) * 1000) / Math.max(1, launched[tool] - matrixStart.launched[tool])]),
+      tools.map((tool) => [
+        tool,
+        ((cpuSeconds(pids[tool]) - matrixStart.cpu[tool]) * 1000) / Math.max(1, launched[tool] - matrixStart.launched[tool]),
+      ]),
     ) as Record<ToolName, number>;
     log(`CPU per launch: CoachLTI ${cpuMsPerLaunch.coach.toFixed(1)} ms, ltijs ${cpuMsPerLaunch.ltijs.toFixed(1)} ms`);
 
@@ -372,7 +379,12 @@ async function main(): Promise<number> {
         }
       }),
     );
-    const pages = { requests: pageDurations.length, failures: pageFailures, p50: percentile(pageDurations, 50), p95: percentile(pageDurations, 95) };
+    const pages = {
+      requests: pageDurations.length,
+      failures: pageFailures,
+      p50: percentile(pageDurations, 50),
+      p95: percentile(pageDurations, 95),
+    };
     log(`learner pages at 20 concurrent: p50 ${pages.p50.toFixed(1)} ms, p95 ${pages.p95.toFixed(1)} ms, ${pageFailures} failed`);
 
     const passback: Record<string, unknown> = {};
@@ -387,7 +399,11 @@ async function main(): Promise<number> {
         const before = await stats('ltijs');
         counters.ltijs?.reset();
         const t = performance.now();
-        const answer = await control.request('POST', `${toolUrls.ltijs}/bench/passback`, undefined, { contextId, users, competencies: competencyIds });
+        const answer = await control.request('POST', `${toolUrls.ltijs}/bench/passback`, undefined, {
+          contextId,
+          users,
+          competencies: competencyIds,
+        });
         const seconds = (performance.now() - t) / 1000;
         const after = await stats('ltijs');
         passback.ltijs = {
@@ -397,7 +413,9 @@ async function main(): Promise<number> {
           perSecond: (after.scores - before.scores) / seconds,
           tokenRequests: after.tokens,
           lineItemsCreated: after.lineItems - before.lineItems,
-          ...(counters.ltijs ? { commandsPerScore: counters.ltijs.total() / Math.max(1, after.scores - before.scores), commands: counters.ltijs.counts() } : {}),
+          ...(counters.ltijs
+            ? { commandsPerScore: counters.ltijs.total() / Math.max(1, after.scores - before.scores), commands: counters.ltijs.counts() }
+            : {}),
         };
         log(`ltijs: ${JSON.stringify(passback.ltijs)}`);
       }
@@ -453,7 +471,10 @@ async function main(): Promise<number> {
           while ((await outbox.pendingCount()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
           const seconds = (performance.now() - t) / 1000;
           const after = await stats('coach');
-          const statuses = await connection.db!.collection('passback_outbox').aggregate([{ $group: { _id: '$status', n: { $sum: 1 } } }]).toArray();
+          const statuses = await connection
+            .db!.collection('passback_outbox')
+            .aggregate([{ $group: { _id: '$status', n: { $sum: 1 } } }])
+            .toArray();
           const stuck = await connection.db!.collection('passback_outbox').findOne({ status: { $ne: 'sent' } });
           passback.coach = {
             enqueueSeconds,
@@ -462,9 +483,19 @@ async function main(): Promise<number> {
             perSecond: (after.scores - before.scores) / seconds,
             tokenRequests: after.tokens,
             lineItemsCreated: after.lineItems - before.lineItems,
-            ...(counters.coach ? { commandsPerScore: counters.coach.total() / Math.max(1, after.scores - before.scores), commands: counters.coach.counts() } : {}),
+            ...(counters.coach
+              ? { commandsPerScore: counters.coach.total() / Math.max(1, after.scores - before.scores), commands: counters.coach.counts() }
+              : {}),
             statuses: Object.fromEntries(statuses.map((s) => [String(s._id), s.n as number])),
-            ...(stuck ? { notSentSample: { status: stuck.status, reason: stuck.reason, lastAttempt: (stuck.attempts as unknown[] | undefined)?.at(-1) } } : {}),
+            ...(stuck
+              ? {
+                  notSentSample: {
+                    status: stuck.status,
+                    reason: stuck.reason,
+                    lastAttempt: (stuck.attempts as unknown[] | undefined)?.at(-1),
+                  },
+                }
+              : {}),
           };
           log(`CoachLTI: ${JSON.stringify(passback.coach)}`);
         } finally {
@@ -493,7 +524,8 @@ async function main(): Promise<number> {
 
     // The table.
     const loadAfter = os.loadavg();
-    const cell = (tool: ToolName, c: number, d: number): CellResult => cells.find((x) => x.tool === tool && x.concurrency === c && x.jwksDelayMs === d)!;
+    const cell = (tool: ToolName, c: number, d: number): CellResult =>
+      cells.find((x) => x.tool === tool && x.concurrency === c && x.jwksDelayMs === d)!;
     const rows: { metric: string; coach: string; ltijs: string; ratio: string; target: string; met: boolean | undefined }[] = [];
     const fmt = (v: number, digits = 1): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
     for (const d of jwksDelays) {
@@ -525,11 +557,27 @@ async function main(): Promise<number> {
           target: rateTarget ? '≤ 1×' : '',
           met: rateTarget ? a.p95 <= b.p95 : undefined,
         });
-        rows.push({ metric: '  key-set fetches', coach: String(a.jwksFetches), ltijs: String(b.jwksFetches), ratio: '', target: '', met: undefined });
+        rows.push({
+          metric: '  key-set fetches',
+          coach: String(a.jwksFetches),
+          ltijs: String(b.jwksFetches),
+          ratio: '',
+          target: '',
+          met: undefined,
+        });
       }
     }
-    rows.push({ metric: 'learner page p95 ms (/training, 20 concurrent)', coach: fmt(pages.p95), ltijs: '', ratio: '', target: '≤ 15', met: pages.p95 <= 15 && pages.failures === 0 });
-    const pc = passback.coach as { seconds: number; delivered: number; perSecond: number; tokenRequests: Record<string, number>; lineItemsCreated: number } | undefined;
+    rows.push({
+      metric: 'learner page p95 ms (/training, 20 concurrent)',
+      coach: fmt(pages.p95),
+      ltijs: '',
+      ratio: '',
+      target: '≤ 15',
+      met: pages.p95 <= 15 && pages.failures === 0,
+    });
+    const pc = passback.coach as
+      | { seconds: number; delivered: number; perSecond: number; tokenRequests: Record<string, number>; lineItemsCreated: number }
+      | undefined;
     const pl = passback.ltijs as typeof pc;
     if (pc && pl) {
       const total = plan.coaches * 13;
@@ -541,8 +589,22 @@ async function main(): Promise<number> {
         target: `≤ ${fmt((20 * total) / 13_000, 1)}`,
         met: pc.seconds <= (20 * total) / 13_000 && pc.delivered >= total,
       });
-      rows.push({ metric: '  delivered to the platform', coach: String(pc.delivered), ltijs: String(pl.delivered), ratio: '', target: String(total), met: pc.delivered >= total });
-      rows.push({ metric: '  scores/s', coach: fmt(pc.perSecond), ltijs: fmt(pl.perSecond), ratio: `${fmt(pc.perSecond / pl.perSecond, 2)}×`, target: '', met: undefined });
+      rows.push({
+        metric: '  delivered to the platform',
+        coach: String(pc.delivered),
+        ltijs: String(pl.delivered),
+        ratio: '',
+        target: String(total),
+        met: pc.delivered >= total,
+      });
+      rows.push({
+        metric: '  scores/s',
+        coach: fmt(pc.perSecond),
+        ltijs: fmt(pl.perSecond),
+        ratio: `${fmt(pc.perSecond / pl.perSecond, 2)}×`,
+        target: '',
+        met: undefined,
+      });
       const maxTokens = (t: Record<string, number>): number => Math.max(0, ...Object.values(t));
       rows.push({
         metric: '  token requests (most for one scope set)',
@@ -552,12 +614,26 @@ async function main(): Promise<number> {
         target: '≤ 1 per scope set',
         met: maxTokens(pc.tokenRequests) <= 1,
       });
-      rows.push({ metric: '  line-item creations in the course', coach: String(pc.lineItemsCreated), ltijs: String(pl.lineItemsCreated), ratio: '', target: '13', met: pc.lineItemsCreated === 13 });
+      rows.push({
+        metric: '  line-item creations in the course',
+        coach: String(pc.lineItemsCreated),
+        ltijs: String(pl.lineItemsCreated),
+        ratio: '',
+        target: '13',
+        met: pc.lineItemsCreated === 13,
+      });
     }
     if (only !== 'launch' && only !== 'passback') {
       const [m1, m2] = plan.rss as [number, number];
       const growth = (rss.coach[m2]! - rss.coach[m1]!) / rss.coach[m1]!;
-      rows.push({ metric: `RSS MB after ${m1} launches`, coach: fmt(rss.coach[m1]!, 0), ltijs: fmt(rss.ltijs[m1]!, 0), ratio: `${fmt(rss.coach[m1]! / rss.ltijs[m1]!, 2)}×`, target: '≤ 250', met: rss.coach[m1]! <= 250 });
+      rows.push({
+        metric: `RSS MB after ${m1} launches`,
+        coach: fmt(rss.coach[m1]!, 0),
+        ltijs: fmt(rss.ltijs[m1]!, 0),
+        ratio: `${fmt(rss.coach[m1]! / rss.ltijs[m1]!, 2)}×`,
+        target: '≤ 250',
+        met: rss.coach[m1]! <= 250,
+      });
       rows.push({
         metric: `RSS MB after ${m2} launches`,
         coach: fmt(rss.coach[m2]!, 0),
@@ -578,14 +654,37 @@ async function main(): Promise<number> {
     if (commandsPerLaunch.coach && commandsPerLaunch.ltijs) {
       const a = commandsPerLaunch.coach.perLaunch;
       const b = commandsPerLaunch.ltijs.perLaunch;
-      rows.push({ metric: 'database commands per launch', coach: fmt(a), ltijs: fmt(b), ratio: `${fmt(a / b, 2)}×`, target: '', met: undefined });
+      rows.push({
+        metric: 'database commands per launch',
+        coach: fmt(a),
+        ltijs: fmt(b),
+        ratio: `${fmt(a / b, 2)}×`,
+        target: '',
+        met: undefined,
+      });
     }
-    rows.push({ metric: 'CPU seconds of the tool process, whole run', coach: fmt(cpu.coach), ltijs: fmt(cpu.ltijs), ratio: `${fmt(cpu.coach / cpu.ltijs, 2)}×`, target: '', met: undefined });
-    rows.push({ metric: 'launches per tool, whole run', coach: String(launched.coach), ltijs: String(launched.ltijs), ratio: '', target: '', met: undefined });
+    rows.push({
+      metric: 'CPU seconds of the tool process, whole run',
+      coach: fmt(cpu.coach),
+      ltijs: fmt(cpu.ltijs),
+      ratio: `${fmt(cpu.coach / cpu.ltijs, 2)}×`,
+      target: '',
+      met: undefined,
+    });
+    rows.push({
+      metric: 'launches per tool, whole run',
+      coach: String(launched.coach),
+      ltijs: String(launched.ltijs),
+      ratio: '',
+      target: '',
+      met: undefined,
+    });
 
     const w = [48, 12, 14, 8, 18];
     const out: string[] = [];
-    out.push(`${'metric'.padEnd(w[0]!)} ${'CoachLTI'.padStart(w[1]!)} ${'ltijs'.padStart(w[2]!)} ${'ratio'.padStart(w[3]!)} ${'target'.padStart(w[4]!)}  met`);
+    out.push(
+      `${'metric'.padEnd(w[0]!)} ${'CoachLTI'.padStart(w[1]!)} ${'ltijs'.padStart(w[2]!)} ${'ratio'.padStart(w[3]!)} ${'target'.padStart(w[4]!)}  met`,
+    );
     for (const r of rows)
       out.push(
         `${r.metric.padEnd(w[0]!)} ${r.coach.padStart(w[1]!)} ${r.ltijs.padStart(w[2]!)} ${r.ratio.padStart(w[3]!)} ${r.target.padStart(w[4]!)}  ${r.met === undefined ? '' : r.met ? 'yes' : 'MISSED'}`,
@@ -598,7 +697,25 @@ async function main(): Promise<number> {
     writeFileSync(
       file,
       JSON.stringify(
-        { startedAt, quick, plan, commandsPerLaunch, cpuMsPerLaunch, loadBefore, loadAfter, cores: os.cpus().length, coachReadyMs, registrationMs, cells, pages, passback, rss, cpuSeconds: cpu, launched, rows },
+        {
+          startedAt,
+          quick,
+          plan,
+          commandsPerLaunch,
+          cpuMsPerLaunch,
+          loadBefore,
+          loadAfter,
+          cores: os.cpus().length,
+          coachReadyMs,
+          registrationMs,
+          cells,
+          pages,
+          passback,
+          rss,
+          cpuSeconds: cpu,
+          launched,
+          rows,
+        },
         null,
         2,
       ),

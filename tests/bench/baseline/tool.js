@@ -43,7 +43,8 @@ lti.app.post('/bench/passback', async (req, res) => {
     for (const id of competencies) {
       const found = await lti.Grade.getLineItems(token, { resourceId: id });
       let item = found.lineItems[0];
-      if (!item) item = await lti.Grade.createLineItem(token, { scoreMaximum: 100, label: `Competency ${id}`, resourceId: id, tag: 'competency' });
+      if (!item)
+        item = await lti.Grade.createLineItem(token, { scoreMaximum: 100, label: `Competency ${id}`, resourceId: id, tag: 'competency' });
       lineItems.set(id, item.id);
     }
     const jobs = [];
