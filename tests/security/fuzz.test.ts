@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { MongoClient } from 'mongodb';
-import { startChildServer, type ChildServer } from '../support/child-server';
+import { collectionCounts, startChildServer, type ChildServer } from '../support/child-server';
 import { recordFuzzFigures } from './figures';
 
 /**
@@ -149,14 +149,7 @@ describe('fuzzing the unauthenticated routes', () => {
     await child.stop();
   });
 
-  async function counts(): Promise<Record<string, number>> {
-    const db = client.db();
-    const result: Record<string, number> = {};
-    for (const c of await db.listCollections().toArray()) {
-      if (!writesByDesign.has(c.name)) result[c.name] = await db.collection(c.name).countDocuments();
-    }
-    return result;
-  }
+  const counts = (): Promise<Record<string, number>> => collectionCounts(client, writesByDesign);
 
   test(`when ${requests} generated requests reach the anonymous routes, then none gets a 5xx, the process lives and nothing is written`, async () => {
     const before = await counts();

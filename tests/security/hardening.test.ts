@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { MongoClient } from 'mongodb';
 import { Browser, parseForms } from '../support/browser';
-import { startChildServer, type ChildServer } from '../support/child-server';
+import { collectionCounts, startChildServer, type ChildServer } from '../support/child-server';
 import { startLatencyProxy } from '../support/latency-proxy';
 import { documentCounts, launch, launchInput, prepareLaunch } from '../support/lti-launch';
 import { startTestServer, testDatabaseUri, type TestServer } from '../support/test-server';
@@ -72,12 +72,7 @@ describe('the process under malformed and hostile requests', () => {
     await child.stop();
   });
 
-  async function counts(): Promise<Record<string, number>> {
-    const db = client.db();
-    const result: Record<string, number> = {};
-    for (const c of await db.listCollections().toArray()) result[c.name] = await db.collection(c.name).countDocuments();
-    return result;
-  }
+  const counts = (): Promise<Record<string, number>> => collectionCounts(client);
 
   test.each(attacks.map((a) => [a.label, a] as const))(
     'when an anonymous client sends %s, then it gets a 4xx, nothing is written and the process keeps serving',

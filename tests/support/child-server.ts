@@ -2,10 +2,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { MongoClient } from 'mongodb';
 import { fromRoot } from '../../src/shared/paths';
 import { freePort, testDatabaseUri, testDataEncryptionKeys } from './test-server';
 
 /** CoachLTI as its own process (src/main.ts), so a test can tell whether a request ended the process. */
+/** Document counts of every collection of the child's database (minus `except`): "nothing written" = no change. */
+export async function collectionCounts(client: MongoClient, except: ReadonlySet<string> = new Set()): Promise<Record<string, number>> {
+  const db = client.db();
+  const result: Record<string, number> = {};
+  for (const c of await db.listCollections().toArray()) {
+    if (!except.has(c.name)) result[c.name] = await db.collection(c.name).countDocuments();
+  }
+  return result;
+}
+
 export interface ChildServer {
   readonly url: string;
   readonly databaseUri: string;
