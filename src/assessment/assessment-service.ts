@@ -91,6 +91,8 @@ export interface CourseReflection {
   selfLevel: RubricLevel | undefined;
   first: FacultyRating | undefined;
   second: FacultyRating | undefined;
+  /** When the coach submitted it: the rating queue shows the oldest first. */
+  submittedAt: Date;
 }
 
 /** Use cases of the coach's work: start, answer, move on, finish, and the scores that follow. */
@@ -460,10 +462,18 @@ export function createAssessmentService(deps: AssessmentDeps) {
                   }
                 : undefined,
             second: answer.secondRating,
+            submittedAt: answer.submittedAt ?? attempt.completedAt ?? attempt.startedAt,
           });
         }
       }
-      return out.sort((a, b) => Number(Boolean(a.first)) - Number(Boolean(b.first)));
+      // Awaiting a rating first, oldest first within each group (the rating queue's order).
+      return out.sort((a, b) => Number(Boolean(a.first)) - Number(Boolean(b.first)) || a.submittedAt.getTime() - b.submittedAt.getTime());
+    },
+
+    /** Every attempt in a course and every coach's latest scores there (the faculty overview). */
+    async courseProgress(courseId: string): Promise<{ attempts: Attempt[]; snapshots: ScoreSnapshot[] }> {
+      const [attempts, snapshots] = await Promise.all([deps.attempts.listForCourse(courseId), deps.scores.listForCourse(courseId)]);
+      return { attempts, snapshots };
     },
 
     /** Every stored snapshot of the coach's scores in this course, oldest first. */

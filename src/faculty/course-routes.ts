@@ -2,7 +2,17 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { platformScope } from '../admin/admin-scope';
 import type { CompetencyRepository } from '../competencies/competency-repository';
-import { allCompetencies } from '../competencies/framework';
+import { allCompetencies, type Framework } from '../competencies/framework';
+import type { CourseRecord } from '../courses/launch-records';
+import {
+  badgeLabel as overviewBadgeLabel,
+  buildOverview,
+  overviewCsv,
+  overviewQuery,
+  progressLabel,
+  selectRows,
+  type OverviewQuery,
+} from './course-overview';
 import type { LaunchRecords } from '../courses/launch-records';
 import type { Catalog } from '../curriculum/catalog';
 import type { AuditLog } from '../admin/audit-log';
@@ -17,7 +27,92 @@ import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { csrfToken, requireLaunch, verifyCsrf, type LaunchSession } from '../web/session';
 
-const badgeLabel = { synced: 'Synced', pending: 'Pending', failed: 'Failed', none: 'No scores yet' } as const;
+const dateText = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : undefined);
+
+/** Query string for a link that changes some of the current sort/filter values. */
+function linkWith(q: OverviewQuery, change: Partial<Record<keyof OverviewQuery, string | undefined>>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...q, ...change })) if (v !== undefined && v !== '') params.set(k, String(v));
+  return params.toString();
+}
+
+/** View model of the heatmap: plain strings and flags only. */
+function presentOverview(
+  framework: Framework,
+  overview: { rows: ReturnType<typeof buildOverview>; problem: string | undefined; awaiting: number },
+  q: OverviewQuery,
+) {
+  const rows = selectRows(overview.rows, q);
+  const sortLink = (key: string) => `/course?${linkWith(q, { sort: key, dir: q.sort === key && q.dir === 'asc' ? 'desc' : 'asc' })}`;
+  const ariaSort = (key: string) => (q.sort === key ? (q.dir === 'asc' ? 'ascending' : 'descending') : undefined);
+  return {
+    query: q,
+    csvUrl: `/course/overview.csv?${linkWith(q, {})}`,
+    rosterProblem: overview.problem,
+    awaiting: overview.awaiting,
+    total: overview.rows.length,
+    shown: rows.length,
+    filtered: rows.length !== overview.rows.length,
+    sorts: {
+      name: { url: sortLink('name'), aria: ariaSort('name') },
+      activity: { url: sortLink('activity'), aria: ariaSort('activity') },
+      waiting: { url: sortLink('waiting'), aria: ariaSort('waiting') },
+      progress: { url: sortLink('progress'), aria: ariaSort('progress') },
+    },
+    domains: framework.domains.map((d) => ({
+      id: d.id,
+      name: d.name,
+      span: d.competencies.length + 1,
+      competencies: d.competencies.map((c) => ({ id: c.id, name: c.name, sortUrl: sortLink(c.id), aria: ariaSort(c.id) })),
+    })),
+    competencyOptions: allCompetencies(framework).map((c) => ({ id: c.id, name: c.name, selected: q.competency === c.id })),
+    levelOptions: (['novice', 'developing', 'proficient', 'expert', 'insufficient', 'not-started'] as const).map((l) => ({
+      value: l,
+      label: {
+        novice: 'Novice',
+        developing: 'Developing',
+        proficient: 'Proficient',
+        expert: 'Expert',
+        insufficient: 'Insufficient evidence',
+        'not-started': 'Not started',
+      }[l],
+      selected: q.level === l,
+    })),
+    progressOptions: (['not-started', 'in-progress', 'done'] as const).map((p) => ({
+      value: p,
+      label: progressLabel[p],
+      selected: q.progress === p,
+    })),
+    rows: rows.map((r) => ({
+      name: r.name,
+      url: r.userId ? `/course/coaches/${r.userId}` : undefined,
+      launched: r.launched,
+      inactive: r.rosterStatus === 'Inactive',
+      badge: r.badge,
+      badgeLabel: overviewBadgeLabel[r.badge],
+      badgeReason: r.badgeReason,
+      progress: progressLabel[r.progress],
+      modulesDone: r.modulesDone,
+      modulesInProgress: r.modulesInProgress,
+      moduleCount: r.modules.length,
+      modules: r.modules.map((m) => ({
+        title: m.title,
+        state: progressLabel[m.state],
+        started: dateText(m.startedAt),
+        completed: dateText(m.completedAt),
+      })),
+      lastActivity: dateText(r.lastActivity),
+      lastActivityIso: r.lastActivity?.toISOString(),
+      waiting: r.ratingsWaiting,
+      groups: framework.domains.map((d, i) => ({
+        cells: r.cells
+          .filter((c) => d.competencies.some((k) => k.id === c.competencyId))
+          .map((c) => ({ id: c.competencyId, state: c.state, label: c.label, score: c.score?.toFixed(0), note: c.note })),
+        summary: r.domains[i]!,
+      })),
+    })),
+  };
+}
 
 /** Faculty act within their own platform and course only. */
 const launchScope = (launch: LaunchSession) => platformScope({ issuer: launch.issuer, clientId: launch.clientId });
@@ -42,7 +137,7 @@ export function courseRoutes(deps: {
   settings: CourseGradingSettings;
   competencies: CompetencyRepository;
   /** Backfill of a column switched on (recompute per learner, only what the LMS lacks is queued). */
-  assessment: Pick<AssessmentService, 'recompute'>;
+  assessment: Pick<AssessmentService, 'recompute' | 'courseProgress' | 'reflectionsForCourse'>;
   lineItems: Pick<LineItemService, 'known' | 'remove'>;
   audit: Pick<AuditLog, 'record'>;
 }): Router {
@@ -55,19 +150,75 @@ export function courseRoutes(deps: {
     return course;
   }
 
+  /** Every input of the overview, gathered in parallel; the roster failing leaves the coaches who launched. */
+  async function overviewOf(course: CourseRecord, framework: Framework) {
+    const rosterRead = deps.roster.roster(course).then(
+      (members) => ({ members: members.filter((m) => m.roles.includes('Learner')), problem: undefined }),
+      (error: unknown) => {
+        if (!(error instanceof PlatformRequestError || error instanceof ScopeNotGrantedError)) throw error;
+        return {
+          members: undefined,
+          problem: `The LMS did not return the roster (${error.message}); coaches who never opened CoachLTI are missing.`,
+        };
+      },
+    );
+    const [roster, learners, badges, progress, reflections, links] = await Promise.all([
+      course.membershipsUrl ? rosterRead : Promise.resolve({ members: undefined, problem: undefined }),
+      deps.records.listLearners(course.id),
+      deps.grading.courseBadges(course.id),
+      deps.assessment.courseProgress(course.id),
+      deps.assessment.reflectionsForCourse(course.id),
+      deps.records.listModuleLinks(course.id),
+    ]);
+    const waitingByUser = new Map<string, number>();
+    for (const r of reflections) if (!r.first) waitingByUser.set(r.userId, (waitingByUser.get(r.userId) ?? 0) + 1);
+    // The course counts its deep-linked modules; without any, the whole catalog.
+    const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
+    const modules = deps.catalog
+      .list()
+      .filter((m) => linked.size === 0 || linked.has(m.id))
+      .map((m) => ({ id: m.id, title: m.title }));
+    const rows = buildOverview({
+      framework,
+      roster: roster.members,
+      learners,
+      snapshots: progress.snapshots,
+      attempts: progress.attempts,
+      modules,
+      waitingByUser,
+      badges,
+    });
+    return { rows, problem: roster.problem, awaiting: reflections.filter((r) => !r.first).length, modules };
+  }
+
+  router.get(
+    '/course/overview.csv',
+    gate,
+    asyncHandler(async (req, res) => {
+      const course = await courseOf(req.session.launch!.courseId);
+      const framework = await deps.competencies.loadFramework();
+      const { rows } = await overviewOf(course, framework);
+      const q = overviewQuery.parse(req.query);
+      res.set('Content-Type', 'text/csv; charset=utf-8');
+      res.set('Content-Disposition', 'attachment; filename="course-overview.csv"');
+      res.set('Cache-Control', 'no-store');
+      res.send(overviewCsv(framework, selectRows(rows, q)));
+    }),
+  );
+
   router.get(
     '/course',
     gate,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
-      const [learners, badges, disabled, framework, resync] = await Promise.all([
-        deps.records.listLearners(course.id),
-        deps.grading.courseBadges(course.id),
+      const q = overviewQuery.parse(req.query);
+      const [disabled, framework, resync] = await Promise.all([
         deps.settings.disabledCompetencies(course.id),
         deps.competencies.loadFramework(),
         deps.grading.latestJob(launchScope(launch), 'resync', course.id),
       ]);
+      const overview = await overviewOf(course, framework);
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),
@@ -79,12 +230,7 @@ export function courseRoutes(deps: {
           // Without the lineitem scope no competency column can be created: say so, and what to change.
           noColumnCreation: Boolean(course.lineItemsUrl) && !course.agsScopes.includes(scopes.lineItem),
         },
-        learners: learners
-          .map((l) => {
-            const badge = badges.get(l.id) ?? { state: 'none' as const, reason: undefined };
-            return { name: l.name, state: badge.state, label: badgeLabel[badge.state], reason: badge.reason };
-          })
-          .sort((a, b) => a.name.localeCompare(b.name)),
+        ...presentOverview(framework, overview, q),
         competencies: allCompetencies(framework).map((c) => ({ id: c.id, name: c.name, sync: !disabled.has(c.id) })),
         modules: deps.catalog.list(),
         resync: resync

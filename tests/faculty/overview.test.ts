@@ -1,0 +1,99 @@
+import { devPlatformDirectory } from '../../src/devplatform';
+import { Browser, decodeHtml } from '../support/browser';
+import { finishModule } from '../support/coach';
+import { launch, launchInput, seedIds } from '../support/lti-launch';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+jest.setTimeout(180_000);
+
+/** The learners the built-in platform enrols in a course, active or inactive (what NRPS returns), by name. */
+function rosterLearners(contextId: string): string[] {
+  return devPlatformDirectory()
+    .users.filter((u) => u.enrollments.some((e) => e.contextId === contextId && String(e.role).toLowerCase() === 'learner'))
+    .map((u) => u.name);
+}
+
+function rowOf(html: string, name: string): string {
+  const row = html.split('<tr>').find((r) => new RegExp(`>${name}[< ]`).test(r));
+  if (!row) throw new Error(`no row for ${name}`);
+  return row;
+}
+
+describe('faculty course overview', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('when faculty open the course, then every learner on the LMS roster is a row, including those who never launched, with 13 competency cells in 4 domains', async () => {
+    const faculty = new Browser();
+    const page = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    expect(new URL(page.url).pathname).toBe('/course');
+    const { contextId } = seedIds('canvas', 'faculty', 1);
+    const names = rosterLearners(contextId);
+    expect(names.length).toBeGreaterThan(1);
+    const html = decodeHtml(page.text);
+    expect(html).not.toContain('did not return the roster');
+    for (const name of names) {
+      const row = rowOf(html, name);
+      expect(row).toContain('(never opened)');
+      expect(row.match(/class="level level-not-started"/g)).toHaveLength(13);
+    }
+    expect(page.text.match(/scope="colgroup"/g)).toHaveLength(4);
+    // Settings stay reachable from the landing page.
+    expect(page.text).toContain('action="/course/resync"');
+    expect(page.text).toContain('action="/course/grading-settings"');
+  });
+
+  test('when a coach finishes a module, then their row links to the drill-down, shows progress with the date, evidence states and ratings waiting; filters and CSV agree', async () => {
+    const { contextId } = seedIds('canvas', 'coach', 1);
+    const coach = seedIds('canvas', 'coach', 1);
+    const { userId } = await finishModule(server, 'canvas', coach.userId, contextId, 'M04');
+    const faculty = new Browser();
+    const page = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const html = decodeHtml(page.text);
+    const row = rowOf(html, coach.name);
+    expect(row).toContain(`href="/course/coaches/${userId}"`);
+    expect(row).not.toContain('(never opened)');
+    const today = new Date().toISOString().slice(0, 10);
+    expect(row).toMatch(new RegExp(`In progress · 1/\\d+ done`));
+    expect(row).toContain(`: Done ${today}`);
+    // Before any faculty rating no competency has enough evidence: touched ones read "Insufficient evidence".
+    expect(row).toMatch(/level-insufficient" title="[^"]*awaiting rating[^"]*">Insufficient evidence/);
+    const awaiting = Number(/id="awaiting-count">(\d+)</.exec(page.text)![1]);
+    const queue = await faculty.get(new URL('/course/reflections', page.url).toString());
+    expect(awaiting).toBeGreaterThan(0);
+    expect(queue.text.match(/Awaiting a rating/g)).toHaveLength(awaiting);
+    expect(row).toContain(`<td>${awaiting}</td>`);
+
+    const started = await faculty.get(new URL('/course?progress=in-progress', page.url).toString());
+    expect(decodeHtml(started.text)).toContain(`>${coach.name}<`);
+    expect(started.text).not.toContain('(never opened)');
+    const waiting = await faculty.get(new URL('/course?waiting=yes', page.url).toString());
+    expect(waiting.text).toMatch(/Showing 1 of \d+ coaches/);
+    const notStarted = await faculty.get(new URL('/course?progress=not-started', page.url).toString());
+    expect(decodeHtml(notStarted.text)).not.toContain(`>${coach.name}<`);
+
+    const csv = await faculty.get(new URL('/course/overview.csv?sort=name', page.url).toString());
+    expect(csv.status).toBe(200);
+    const lines = csv.text.trim().split('\r\n');
+    expect(lines[0]).toMatch(/^"Coach","Opened CoachLTI","Progress"/);
+    expect(lines[0]).toContain('"C1.1 level","C1.1 score"');
+    expect(lines).toHaveLength(rosterLearners(contextId).length + 1);
+    const coachLine = lines.find((l) => l.startsWith(`"${coach.name}"`))!;
+    expect(coachLine).toContain(`"yes","In progress"`);
+    expect(coachLine).toContain('"Insufficient evidence"');
+  });
+
+  test('when a coach opens the course overview or its CSV, then they are refused', async () => {
+    const coach = new Browser();
+    const landing = await launch(server, coach, launchInput('canvas', 'coach', {}, 1));
+    for (const path of ['/course', '/course/overview.csv']) {
+      const res = await coach.get(new URL(path, landing.url).toString());
+      expect(res.status).toBe(403);
+    }
+  });
+});
