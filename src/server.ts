@@ -42,6 +42,7 @@ import { createDevPlatform, type DevPlatform } from './devplatform';
 import { createAuditLog } from './admin/audit-log';
 import { courseRoutes } from './faculty/course-routes';
 import { reflectionRoutes } from './faculty/reflection-routes';
+import { coachRoutes } from './faculty/coach-routes';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
@@ -285,6 +286,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         audit: createAuditLog(connection),
       }),
       reflectionRoutes({ assessment, records }),
+      coachRoutes({ records, assessment, competencies, catalog, outbox, audit: createAuditLog(connection) }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),

@@ -96,4 +96,33 @@ describe('faculty course overview', () => {
       expect(res.status).toBe(403);
     }
   });
+
+  test('when faculty open a coach of their course, then the page shows evidence, attempts, reflections, passback per column, and the reflection read is in the access trail; a coach of another course is not found', async () => {
+    const coach = seedIds('canvas', 'coach2', 1);
+    const { userId } = await finishModule(server, 'canvas', coach.userId, coach.contextId, 'M04');
+    const faculty = new Browser();
+    const page = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const before = await server.connection
+      .db!.collection('admin_audit_log')
+      .countDocuments({ action: 'reflection.read', subjectUserId: userId });
+    const detail = await faculty.get(new URL(`/course/coaches/${userId}`, page.url).toString());
+    expect(detail.status).toBe(200);
+    const html = decodeHtml(detail.text);
+    expect(html).toContain(`<h1 id="coach-title">${coach.name}</h1>`);
+    expect(html).toContain('My reflection.');
+    expect(html).toContain('Awaiting a rating.');
+    expect(html).toMatch(/Emotional intelligence and coach self-monitoring, attempt 1: Done/);
+    expect(html.match(/class="badge badge-/g)).toHaveLength(13);
+    expect(html).toMatch(/kinds: /);
+    const after = await server.connection
+      .db!.collection('admin_audit_log')
+      .countDocuments({ action: 'reflection.read', subjectUserId: userId });
+    expect(after).toBe(before + 1);
+
+    const other = seedIds('canvas', 'coach', 0);
+    const elsewhere = await finishModule(server, 'canvas', other.userId, other.contextId, 'M04');
+    const refused = await faculty.get(new URL(`/course/coaches/${elsewhere.userId}`, page.url).toString());
+    expect(refused.status).toBe(404);
+    expect(refused.text).not.toContain('My reflection.');
+  });
 });
