@@ -285,7 +285,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         lineItems,
         audit: createAuditLog(connection),
       }),
-      reflectionRoutes({ assessment, records }),
+      reflectionRoutes({ assessment, records, audit: createAuditLog(connection) }),
       coachRoutes({ records, assessment, competencies, catalog, outbox, audit: createAuditLog(connection) }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),

@@ -23,7 +23,9 @@ export type AuditAction =
   | 'privacy.retention-policy'
   | 'privacy.retention-run'
   | 'privacy.rotate-keys'
-  | 'reflection.read';
+  | 'reflection.read'
+  | 'faculty.rate'
+  | 'faculty.grading-settings';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -48,6 +50,8 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'privacy.retention-run': 'Deleted texts past their retention period',
   'privacy.rotate-keys': 'Re-encrypted stored texts with the current key',
   'reflection.read': "Read a coach's reflections",
+  'faculty.rate': 'Rated a reflection (faculty)',
+  'faculty.grading-settings': 'Changed the gradebook columns of a course (faculty)',
 };
 
 export interface AuditEntry {

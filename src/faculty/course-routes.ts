@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { platformScope } from '../admin/admin-scope';
 import type { CompetencyRepository } from '../competencies/competency-repository';
@@ -22,7 +22,7 @@ import type { LineItemService } from '../grading/line-items';
 import type { GradingAdmin } from '../grading/grading-admin';
 import type { RosterService } from '../lti/nrps';
 import { PlatformRequestError, ScopeNotGrantedError, scopes } from '../lti/platform-client';
-import { BadRequestError, NotFoundError } from '../shared/errors';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { csrfToken, requireLaunch, verifyCsrf, type LaunchSession } from '../web/session';
@@ -143,6 +143,34 @@ export function courseRoutes(deps: {
 }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
+  /** Settings (resync, columns) are the instructors' and administrators': teaching assistants rate and observe only. */
+  const manage = [
+    gate,
+    (req: Request, _res: Response, next: NextFunction) =>
+      next(
+        req.session.launch?.teachingAssistant
+          ? new ForbiddenError('Teaching assistants can rate and observe, but course settings are changed by an instructor.')
+          : undefined,
+      ),
+  ];
+  async function auditFaculty(
+    req: Request,
+    action: 'passback.resync' | 'faculty.grading-settings' | 'passback.remove-columns',
+    course: CourseRecord,
+    detail: string,
+    count?: number,
+  ) {
+    const launch = req.session.launch!;
+    await deps.audit.record({
+      actor: `lti:${launch.userId}`,
+      action,
+      count,
+      courseId: course.id,
+      platform: { issuer: launch.issuer, clientId: launch.clientId },
+      detail: `${launch.userName} in ${course.title}: ${detail}`,
+      ip: req.ip,
+    });
+  }
 
   async function courseOf(courseId: string | undefined) {
     const course = courseId ? await deps.records.findCourse(courseId) : null;
@@ -248,6 +276,7 @@ export function courseRoutes(deps: {
             }
           : undefined,
         csrf: csrfToken(req),
+        canManage: !launch.teachingAssistant,
         notice: typeof req.query.notice === 'string' && /^[\w .,-]{1,120}$/.test(req.query.notice) ? req.query.notice : undefined,
       });
     }),
@@ -255,7 +284,7 @@ export function courseRoutes(deps: {
 
   router.post(
     '/course/resync',
-    gate,
+    ...manage,
     verifyCsrf,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
@@ -263,6 +292,7 @@ export function courseRoutes(deps: {
       const requested = await deps.grading.requestJob(launchScope(launch), 'resync', course.id, `lti:${launch.userId}`);
       if (!requested) throw new NotFoundError('This launch did not come from a course.');
       req.log.info({ course: course.id, job: requested.job.id, created: requested.created }, 'course resync requested by faculty');
+      await auditFaculty(req, 'passback.resync', course, requested.created ? 'queued a resync' : 'asked for a resync already running');
       const notice = requested.created ? 'Resync queued. Its progress shows below.' : 'A resync of this course is already running.';
       res.redirect(303, `/course?notice=${encodeURIComponent(notice)}`);
     }),
@@ -270,7 +300,7 @@ export function courseRoutes(deps: {
 
   router.post(
     '/course/grading-settings',
-    gate,
+    ...manage,
     verifyCsrf,
     asyncHandler(async (req, res) => {
       const course = await courseOf(req.session.launch!.courseId);
@@ -283,6 +313,7 @@ export function courseRoutes(deps: {
       const before = await deps.settings.disabledCompetencies(course.id);
       const disabled = all.filter((id) => !keep.has(id));
       await deps.settings.setDisabled(course.id, disabled, req.session.launch!.userId);
+      await auditFaculty(req, 'faculty.grading-settings', course, `columns off: ${disabled.join(', ') || 'none'}`);
       // Switched on: queue each learner's current score for the column (only what the LMS lacks is sent).
       const switchedOn = all.filter((id) => before.has(id) && keep.has(id));
       if (switchedOn.length > 0) {
@@ -302,7 +333,7 @@ export function courseRoutes(deps: {
 
   router.get(
     '/course/columns/remove',
-    gate,
+    ...manage,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
@@ -326,7 +357,7 @@ export function courseRoutes(deps: {
 
   router.post(
     '/course/columns/remove',
-    gate,
+    ...manage,
     verifyCsrf,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
@@ -344,14 +375,13 @@ export function courseRoutes(deps: {
         if (!(error instanceof PlatformRequestError || error instanceof ScopeNotGrantedError)) throw error;
         problem = error instanceof ScopeNotGrantedError ? 'the LMS did not grant column management (lineitem scope)' : error.message;
       }
-      await deps.audit.record({
-        actor: `lti:${launch.userId}`,
-        action: 'passback.remove-columns',
-        count: removed.length,
-        courseId: course.id,
-        detail: `removed ${removed.join(', ') || 'none'}${problem ? `; ${problem}` : ''}`,
-        ip: req.ip,
-      });
+      await auditFaculty(
+        req,
+        'passback.remove-columns',
+        course,
+        `removed ${removed.join(', ') || 'none'}${problem ? `; ${problem}` : ''}`,
+        removed.length,
+      );
       const notice = problem
         ? `Columns not removed: ${problem}.`
         : `Removed ${removed.length} column${removed.length === 1 ? '' : 's'} from the gradebook.`;

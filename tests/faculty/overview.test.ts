@@ -1,5 +1,5 @@
 import { devPlatformDirectory } from '../../src/devplatform';
-import { Browser, decodeHtml } from '../support/browser';
+import { Browser, decodeHtml, parseForms } from '../support/browser';
 import { finishModule } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -124,5 +124,31 @@ describe('faculty course overview', () => {
     const refused = await faculty.get(new URL(`/course/coaches/${elsewhere.userId}`, page.url).toString());
     expect(refused.status).toBe(404);
     expect(refused.text).not.toContain('My reflection.');
+  });
+
+  test("when a teaching assistant opens the course, then settings controls are hidden and posting them is refused with a page; an instructor's resync is audited with course title and name", async () => {
+    const ta = new Browser();
+    const page = await launch(server, ta, launchInput('canvas', 'ta', {}, 1));
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('action="/course/resync"');
+    expect(page.text).not.toContain('action="/course/grading-settings"');
+    expect(page.text).toContain('href="/course/reflections"');
+
+    const faculty = new Browser();
+    const own = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const form = parseForms(own.text, own.url).find((f) => f.action.endsWith('/course/resync'))!;
+    const modulePage = await ta.get(new URL('/modules/M01', page.url).toString());
+    const taToken = parseForms(modulePage.text, modulePage.url).find((f) => f.fields._csrf)!.fields._csrf!;
+    const refused = await ta.post(form.action, { _csrf: taToken });
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain('Teaching assistants can rate and observe');
+
+    const done = await faculty.post(form.action, form.fields);
+    expect(done.status).toBe(303);
+    const faculty1 = seedIds('canvas', 'faculty', 1);
+    const entry = await server.connection
+      .db!.collection('admin_audit_log')
+      .findOne({ action: 'passback.resync', detail: { $regex: '^' + faculty1.name } });
+    expect(entry?.detail).toContain(`${faculty1.name} in ${faculty1.courseTitle}: queued a resync`);
   });
 });
