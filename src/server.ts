@@ -43,6 +43,8 @@ import { createAuditLog } from './admin/audit-log';
 import { courseRoutes } from './faculty/course-routes';
 import { reflectionRoutes } from './faculty/reflection-routes';
 import { coachRoutes } from './faculty/coach-routes';
+import { createObservationRepository } from './faculty/observation-repository';
+import { loadObservationInstrument } from './faculty/observation-instrument';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
@@ -169,6 +171,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger,
     fault,
     now: options.tuning?.now,
+    observations: createObservationRepository(connection, fieldCrypto),
   });
   const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
   const housekeeping = createHousekeeping({ connection, logger });
@@ -286,7 +289,15 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         audit: createAuditLog(connection),
       }),
       reflectionRoutes({ assessment, records, audit: createAuditLog(connection) }),
-      coachRoutes({ records, assessment, competencies, catalog, outbox, audit: createAuditLog(connection) }),
+      coachRoutes({
+        records,
+        assessment,
+        competencies,
+        catalog,
+        outbox,
+        audit: createAuditLog(connection),
+        instrument: loadObservationInstrument(competencyIdsOf(framework)),
+      }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),

@@ -25,7 +25,8 @@ export type AuditAction =
   | 'privacy.rotate-keys'
   | 'reflection.read'
   | 'faculty.rate'
-  | 'faculty.grading-settings';
+  | 'faculty.grading-settings'
+  | 'faculty.observe';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -52,6 +53,7 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'reflection.read': "Read a coach's reflections",
   'faculty.rate': 'Rated a reflection (faculty)',
   'faculty.grading-settings': 'Changed the gradebook columns of a course (faculty)',
+  'faculty.observe': "Recorded an observation of a coach's practice",
 };
 
 export interface AuditEntry {

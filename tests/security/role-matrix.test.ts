@@ -78,6 +78,11 @@ const matrix: Record<string, MatrixEntry> = {
   'GET /course': { allowed: courseStaff },
   'GET /course/overview.csv': { allowed: courseStaff },
   'GET /course/coaches/:userId': { allowed: courseStaffOfA },
+  'GET /course/coaches/:userId/observations/new': { allowed: courseStaffOfA },
+  'POST /course/coaches/:userId/observations': {
+    allowed: courseStaffOfA,
+    body: { observedOn: '2026-01-05', setting: 'live', duration: '30', 'level-C2.4': 'developing', narrative: 'Good open questions.' },
+  },
   'POST /course/resync': { allowed: courseManagers },
   'POST /course/grading-settings': { allowed: courseManagers },
   'GET /course/columns/remove': { allowed: courseManagers },
