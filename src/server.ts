@@ -44,6 +44,7 @@ import { courseRoutes } from './faculty/course-routes';
 import { reflectionRoutes } from './faculty/reflection-routes';
 import { coachRoutes } from './faculty/coach-routes';
 import { createObservationRepository } from './faculty/observation-repository';
+import { createCoachFeedback } from './faculty/coach-feedback';
 import { loadObservationInstrument } from './faculty/observation-instrument';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
@@ -275,7 +276,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         },
       }),
       deepLinkingRoutes({ catalog, provider: lti, urls }),
-      trainingRoutes({ catalog, assessment, competencies }),
+      trainingRoutes({
+        catalog,
+        assessment,
+        competencies,
+        feedback: createCoachFeedback({ connection, assessment, now: options.tuning?.now }),
+      }),
       moduleRoutes({ catalog, assessment }),
       courseRoutes({
         records,

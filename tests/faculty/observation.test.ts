@@ -95,5 +95,16 @@ describe('observed coaching practice', () => {
     expect(audit?.detail).toContain(
       `${seedIds('canvas', 'faculty', 1).name} in ${seedIds('canvas', 'faculty', 1).courseTitle}: observed C2.2`,
     );
+
+    // The coach sees it: a banner on "My training", the feedback on the profile, then it is no longer new.
+    const training = await coach.get(`${server.url}/training`);
+    expect(training.text).toContain('Feedback from faculty: <a href="/profile#feedback">1 new observation</a>');
+    const profile = await coach.get(`${server.url}/profile`);
+    expect(profile.text).toContain('Since your last visit: 1 new observation.');
+    expect(profile.text).toContain(narrative);
+    expect(profile.text).toContain('Observed levels: C2.2 Proficient');
+    const again = await coach.get(`${server.url}/profile`);
+    expect(again.text).not.toContain('Since your last visit');
+    expect(again.text).toContain(narrative);
   });
 });
