@@ -1,4 +1,4 @@
-import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { AssessmentService } from '../assessment/assessment-service';
 
 /** One piece of faculty feedback a coach receives: a rating with its comment, or an observation. */
