@@ -252,7 +252,10 @@ export function createAttemptRepository(connection: Connection, crypto?: FieldCr
       return docs.map(toAttempt);
     },
     async listForCourse(courseId) {
-      const docs = await model.find({ courseId: oid(courseId) }).sort({ startedAt: 1 }).lean<AttemptDoc[]>();
+      const docs = await model
+        .find({ courseId: oid(courseId) })
+        .sort({ startedAt: 1 })
+        .lean<AttemptDoc[]>();
       return docs.map(toAttempt);
     },
     async listCompletedForCourse(courseId) {
