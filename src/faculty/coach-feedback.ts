@@ -74,7 +74,7 @@ export function createCoachFeedback(deps: {
     { userId: String, courseId: String, seenAt: Date },
     { collection: 'feedback_seen', versionKey: false },
   );
-  schema.index({ userId: 1, courseId: 1 }, { unique: true });
+  // Unique per coach × course: migrations/20261126010000-faculty-indexes.js.
   const seen: Model<SeenDoc> =
     (deps.connection.models.FeedbackSeen as Model<SeenDoc> | undefined) ?? deps.connection.model<SeenDoc>('FeedbackSeen', schema);
 

@@ -65,8 +65,7 @@ export function createObservationRepository(connection: Connection, crypto?: Fie
     },
     { collection: 'observations', versionKey: false },
   );
-  schema.index({ userId: 1, courseId: 1, observedOn: 1 });
-  schema.index({ 'owed.at': 1 }, { sparse: true });
+  // Indexes: migrations/20261126010000-faculty-indexes.js.
   const model: Model<ObservationDoc> =
     (connection.models.Observation as Model<ObservationDoc> | undefined) ?? connection.model<ObservationDoc>('Observation', schema);
 
