@@ -45,6 +45,7 @@ import { reflectionRoutes } from './faculty/reflection-routes';
 import { coachRoutes } from './faculty/coach-routes';
 import { createObservationRepository } from './faculty/observation-repository';
 import { createCoachFeedback } from './faculty/coach-feedback';
+import { createAssignmentStore } from './faculty/assignments';
 import { loadObservationInstrument } from './faculty/observation-instrument';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
@@ -293,6 +294,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         assessment,
         lineItems,
         audit: createAuditLog(connection),
+        assignments: createAssignmentStore(connection),
       }),
       reflectionRoutes({ assessment, records, audit: createAuditLog(connection) }),
       coachRoutes({

@@ -26,7 +26,8 @@ export type AuditAction =
   | 'reflection.read'
   | 'faculty.rate'
   | 'faculty.grading-settings'
-  | 'faculty.observe';
+  | 'faculty.observe'
+  | 'faculty.assignments';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -54,6 +55,7 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'faculty.rate': 'Rated a reflection (faculty)',
   'faculty.grading-settings': 'Changed the gradebook columns of a course (faculty)',
   'faculty.observe': "Recorded an observation of a coach's practice",
+  'faculty.assignments': 'Assigned required and optional modules (faculty)',
 };
 
 export interface AuditEntry {

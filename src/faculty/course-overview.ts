@@ -48,6 +48,8 @@ export interface ModuleProgress {
   state: ProgressState;
   startedAt: Date | undefined;
   completedAt: Date | undefined;
+  dueAt: Date | undefined;
+  overdue: boolean;
 }
 
 export interface OverviewRow {
@@ -62,6 +64,8 @@ export interface OverviewRow {
   progress: ProgressState;
   modulesDone: number;
   modulesInProgress: number;
+  /** Titles of required modules past their due date and not done. */
+  overdue: string[];
   lastActivity: Date | undefined;
   ratingsWaiting: number;
   badge: BadgeState;
@@ -76,8 +80,9 @@ export interface OverviewInput {
   learners: { id: string; sub: string; name: string }[];
   snapshots: ScoreSnapshot[];
   attempts: Attempt[];
-  /** The modules the course counts (deep-linked ones, else the catalog). */
-  modules: { id: string; title: string }[];
+  /** The modules the course counts (its required ones, else the catalog), with due dates where set. */
+  modules: { id: string; title: string; dueAt?: Date | undefined }[];
+  now?: Date;
   waitingByUser: Map<string, number>;
   badges: Map<string, { state: BadgeState; reason?: string | undefined }>;
 }
@@ -126,6 +131,8 @@ export function buildOverview(input: OverviewInput): OverviewRow[] {
         state: done.length > 0 ? 'done' : mine.length > 0 ? 'in-progress' : 'not-started',
         startedAt: mine[0]?.startedAt,
         completedAt: latest(...done.map((a) => a.completedAt)),
+        dueAt: m.dueAt,
+        overdue: Boolean(m.dueAt && m.dueAt < (input.now ?? new Date()) && done.length === 0),
       };
     });
     const modulesDone = modules.filter((m) => m.state === 'done').length;
@@ -156,6 +163,7 @@ export function buildOverview(input: OverviewInput): OverviewRow[] {
       progress,
       modulesDone,
       modulesInProgress,
+      overdue: modules.filter((m) => m.overdue).map((m) => m.title),
       lastActivity: latest(...attempts.flatMap((a) => [a.startedAt, a.completedAt, ...a.answers.map((x) => x.submittedAt)])),
       ratingsWaiting: user ? (input.waitingByUser.get(user.id) ?? 0) : 0,
       badge: badge?.state ?? 'none',
@@ -234,6 +242,7 @@ export function overviewCsv(framework: Framework, rows: OverviewRow[]): string {
     'Modules in progress',
     'Last activity',
     'Ratings waiting',
+    'Overdue modules',
     'Gradebook',
     ...competencies.flatMap((c) => [`${c.id} level`, `${c.id} score`]),
     ...framework.domains.map((d) => `${d.id} mean score`),
@@ -247,6 +256,7 @@ export function overviewCsv(framework: Framework, rows: OverviewRow[]): string {
       r.modulesInProgress,
       isoDate(r.lastActivity),
       r.ratingsWaiting,
+      r.overdue.join('; '),
       badgeLabel[r.badge],
       ...r.cells.flatMap((c) => [c.label, c.score]),
       ...r.domains.map((d) => d.mean),

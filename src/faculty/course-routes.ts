@@ -4,6 +4,7 @@ import { platformScope } from '../admin/admin-scope';
 import type { CompetencyRepository } from '../competencies/competency-repository';
 import { allCompetencies, type Framework } from '../competencies/framework';
 import type { CourseRecord } from '../courses/launch-records';
+import { effectiveAssignments, type AssignmentStore, type ModuleAssignment } from './assignments';
 import {
   badgeLabel as overviewBadgeLabel,
   buildOverview,
@@ -94,12 +95,16 @@ function presentOverview(
       progress: progressLabel[r.progress],
       modulesDone: r.modulesDone,
       modulesInProgress: r.modulesInProgress,
+      overdue: r.overdue.length,
+      overdueTitles: r.overdue.join(', '),
       moduleCount: r.modules.length,
       modules: r.modules.map((m) => ({
         title: m.title,
         state: progressLabel[m.state],
         started: dateText(m.startedAt),
         completed: dateText(m.completedAt),
+        due: dateText(m.dueAt),
+        overdue: m.overdue,
       })),
       lastActivity: dateText(r.lastActivity),
       lastActivityIso: r.lastActivity?.toISOString(),
@@ -140,6 +145,7 @@ export function courseRoutes(deps: {
   assessment: Pick<AssessmentService, 'recompute' | 'courseProgress' | 'reflectionsForCourse'>;
   lineItems: Pick<LineItemService, 'known' | 'remove'>;
   audit: Pick<AuditLog, 'record'>;
+  assignments: AssignmentStore;
 }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
@@ -155,7 +161,7 @@ export function courseRoutes(deps: {
   ];
   async function auditFaculty(
     req: Request,
-    action: 'passback.resync' | 'faculty.grading-settings' | 'passback.remove-columns',
+    action: 'passback.resync' | 'faculty.grading-settings' | 'passback.remove-columns' | 'faculty.assignments',
     course: CourseRecord,
     detail: string,
     count?: number,
@@ -190,22 +196,29 @@ export function courseRoutes(deps: {
         };
       },
     );
-    const [roster, learners, badges, progress, reflections, links] = await Promise.all([
+    const [roster, learners, badges, progress, reflections, links, stored] = await Promise.all([
       course.membershipsUrl ? rosterRead : Promise.resolve({ members: undefined, problem: undefined }),
       deps.records.listLearners(course.id),
       deps.grading.courseBadges(course.id),
       deps.assessment.courseProgress(course.id),
       deps.assessment.reflectionsForCourse(course.id),
       deps.records.listModuleLinks(course.id),
+      deps.assignments.find(course.id),
     ]);
     const waitingByUser = new Map<string, number>();
     for (const r of reflections) if (!r.first) waitingByUser.set(r.userId, (waitingByUser.get(r.userId) ?? 0) + 1);
-    // The course counts its deep-linked modules; without any, the whole catalog.
+    // The course counts its required modules (deep-linked ones unless faculty chose otherwise); without any, the catalog.
     const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
+    const assigned = effectiveAssignments(
+      deps.catalog.list().map((m) => m.id),
+      linked,
+      stored,
+    );
+    const required = new Map(assigned.filter((a) => a.required).map((a) => [a.moduleId, a]));
     const modules = deps.catalog
       .list()
-      .filter((m) => linked.size === 0 || linked.has(m.id))
-      .map((m) => ({ id: m.id, title: m.title }));
+      .filter((m) => required.size === 0 || required.has(m.id))
+      .map((m) => ({ id: m.id, title: m.title, dueAt: required.get(m.id)?.dueAt }));
     const rows = buildOverview({
       framework,
       roster: roster.members,
@@ -386,6 +399,58 @@ export function courseRoutes(deps: {
         ? `Columns not removed: ${problem}.`
         : `Removed ${removed.length} column${removed.length === 1 ? '' : 's'} from the gradebook.`;
       res.redirect(303, `/course?notice=${encodeURIComponent(notice.replace(/[^\w .,-]/g, ' ').slice(0, 120))}`);
+    }),
+  );
+
+  router.get(
+    '/course/assignments',
+    ...manage,
+    asyncHandler(async (req, res) => {
+      const launch = req.session.launch!;
+      const course = await courseOf(launch.courseId);
+      const [links, stored] = await Promise.all([deps.records.listModuleLinks(course.id), deps.assignments.find(course.id)]);
+      const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
+      const assigned = effectiveAssignments(
+        deps.catalog.list().map((m) => m.id),
+        linked,
+        stored,
+      );
+      res.render('faculty/assignments', {
+        pageTitle: `Assign modules · ${course.title}`,
+        ...pageContext(launch),
+        csrf: csrfToken(req),
+        modules: deps.catalog.list().map((m) => {
+          const a = assigned.find((x) => x.moduleId === m.id)!;
+          return { id: m.id, title: m.title, required: a.required, linked: linked.has(m.id), due: dateText(a.dueAt) ?? '' };
+        }),
+      });
+    }),
+  );
+
+  router.post(
+    '/course/assignments',
+    ...manage,
+    verifyCsrf,
+    asyncHandler(async (req, res) => {
+      const course = await courseOf(req.session.launch!.courseId);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const modules: ModuleAssignment[] = [];
+      for (const m of deps.catalog.list()) {
+        const required = z.enum(['required', 'optional']).safeParse(body[`assign-${m.id}`]);
+        if (!required.success) throw new BadRequestError(`Choose required or optional for ${m.id}.`);
+        const due = z
+          .union([z.literal(''), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)])
+          .optional()
+          .safeParse(body[`due-${m.id}`]);
+        if (!due.success) throw new BadRequestError(`The due date of ${m.id} is not a date (YYYY-MM-DD).`);
+        const dueAt = due.data ? new Date(`${due.data}T23:59:59Z`) : undefined;
+        if (dueAt && Number.isNaN(dueAt.getTime())) throw new BadRequestError(`The due date of ${m.id} is not a date.`);
+        modules.push({ moduleId: m.id, required: required.data === 'required', dueAt });
+      }
+      await deps.assignments.save(course.id, modules, req.session.launch!.userId, new Date());
+      const summary = modules.filter((m) => m.required).map((m) => `${m.moduleId}${m.dueAt ? ` due ${dateText(m.dueAt)}` : ''}`);
+      await auditFaculty(req, 'faculty.assignments', course, `required: ${summary.join(', ') || 'none'}`);
+      res.redirect(303, `/course?notice=${encodeURIComponent('Module assignments saved.')}`);
     }),
   );
 

@@ -151,4 +151,35 @@ describe('faculty course overview', () => {
       .findOne({ action: 'passback.resync', detail: { $regex: '^' + faculty1.name } });
     expect(entry?.detail).toContain(`${faculty1.name} in ${faculty1.courseTitle}: queued a resync`);
   });
+
+  test('when an instructor makes a module required with a past due date, then coaches who have not done it are overdue; a deep-linked module is required by default', async () => {
+    const coach = seedIds('canvas', 'coach', 1);
+    const faculty = new Browser();
+    const page = await launch(server, faculty, launchInput('canvas', 'faculty', {}, 1));
+    const form = await faculty.get(new URL('/course/assignments', page.url).toString());
+    expect(form.status).toBe(200);
+    const fields = parseForms(form.text, form.url).find((f) => f.action.endsWith('/course/assignments'))!;
+    const bad = await faculty.post(fields.action, { ...fields.fields, 'assign-M01': 'sometimes' });
+    expect(bad.status).toBe(400);
+    const body: Record<string, string> = { ...fields.fields };
+    for (const id of ['M01', 'M02', 'M03', 'M04', 'M05', 'M06', 'M07', 'M08', 'M09', 'M10']) body[`assign-${id}`] = 'optional';
+    Object.assign(body, { 'assign-M04': 'required', 'due-M04': '2026-01-10', 'assign-M01': 'required', 'due-M01': '2026-01-10' });
+    expect((await faculty.post(fields.action, body)).status).toBe(303);
+
+    const after = decodeHtml((await faculty.get(new URL('/course', page.url).toString())).text);
+    // The coach finished M04 (earlier test) but not M01: one overdue module of two required.
+    const row = rowOf(after, coach.name);
+    expect(row).toContain('1/2 done');
+    expect(row).toContain('Overdue: 1');
+    expect(row).toMatch(/The coaching agreement and the first meeting: Not started · due 2026-01-10 · <strong>overdue/);
+    const csv = await faculty.get(new URL('/course/overview.csv', page.url).toString());
+    expect(csv.text.split('\r\n')[0]).toContain('"Overdue modules"');
+    const audit = await server.connection.db!.collection('admin_audit_log').findOne({ action: 'faculty.assignments' });
+    expect(audit?.detail).toContain('required: M01 due 2026-01-10, M04 due 2026-01-10');
+
+    const ta = new Browser();
+    const taPage = await launch(server, ta, launchInput('canvas', 'ta', {}, 1));
+    expect(taPage.text).not.toContain('href="/course/assignments"');
+    expect((await ta.get(new URL('/course/assignments', page.url).toString())).status).toBe(403);
+  });
 });

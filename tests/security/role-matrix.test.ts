@@ -84,6 +84,8 @@ const matrix: Record<string, MatrixEntry> = {
     body: { observedOn: '2026-01-05', setting: 'live', duration: '30', 'level-C2.4': 'developing', narrative: 'Good open questions.' },
   },
   'POST /course/resync': { allowed: courseManagers },
+  'GET /course/assignments': { allowed: courseManagers },
+  'POST /course/assignments': { allowed: courseManagers },
   'POST /course/grading-settings': { allowed: courseManagers },
   'GET /course/columns/remove': { allowed: courseManagers },
   'POST /course/columns/remove': { allowed: courseManagers },
