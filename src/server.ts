@@ -45,7 +45,7 @@ import { reflectionRoutes } from './faculty/reflection-routes';
 import { coachRoutes } from './faculty/coach-routes';
 import { createObservationRepository } from './faculty/observation-repository';
 import { createCoachFeedback } from './faculty/coach-feedback';
-import { createAssignmentStore } from './faculty/assignments';
+import { createAssignmentStore, effectiveAssignments } from './faculty/assignments';
 import { loadObservationInstrument } from './faculty/observation-instrument';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
@@ -175,6 +175,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     now: options.tuning?.now,
     observations: createObservationRepository(connection, fieldCrypto),
   });
+  const assignmentStore = createAssignmentStore(connection);
   const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
   const housekeeping = createHousekeeping({ connection, logger });
   const onRefused = createRefusalHandler(loginAttempts, urls);
@@ -281,6 +282,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         catalog,
         assessment,
         competencies,
+        assignments: async (courseId) =>
+          effectiveAssignments(
+            catalog.list().map((m) => m.id),
+            new Set((await records.listModuleLinks(courseId)).flatMap((l) => (l.moduleId ? [l.moduleId] : []))),
+            await assignmentStore.find(courseId),
+          ),
         feedback: createCoachFeedback({ connection, assessment, now: options.tuning?.now }),
       }),
       moduleRoutes({ catalog, assessment }),
@@ -294,7 +301,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         assessment,
         lineItems,
         audit: createAuditLog(connection),
-        assignments: createAssignmentStore(connection),
+        assignments: assignmentStore,
       }),
       reflectionRoutes({ assessment, records, audit: createAuditLog(connection) }),
       coachRoutes({

@@ -10,6 +10,7 @@ import type { Catalog } from './catalog';
 import type { ModuleFile } from './content-schema';
 import { suggestNextModule } from './suggestion';
 import type { CoachFeedback, CoachFeedbackService } from '../faculty/coach-feedback';
+import type { ModuleAssignment } from '../faculty/assignments';
 
 const statusLabel = { not_started: 'Not started', in_progress: 'In progress', completed: 'Completed' } as const;
 
@@ -27,6 +28,8 @@ export function trainingRoutes(deps: {
   competencies: CompetencyRepository;
   /** Faculty feedback (ratings, comments, observations) and what is new since the coach's last look. */
   feedback?: CoachFeedbackService;
+  /** The course's required/optional modules and due dates (faculty assignments). */
+  assignments?: (courseId: string) => Promise<ModuleAssignment[]>;
 }): Router {
   const router = Router();
 
@@ -51,12 +54,22 @@ export function trainingRoutes(deps: {
         statuses,
         scores,
       );
+      const assigned = deps.assignments && coach.courseId ? await deps.assignments(coach.courseId) : [];
       res.render('curriculum/training', {
         pageTitle: 'My training',
         ...pageContext(req.session.launch!),
         modules: deps.catalog.list().map((m) => {
           const status = statuses.get(m.id) ?? 'not_started';
-          return { ...m, status, statusLabel: statusLabel[status], suggested: m.id === next?.id };
+          const a = assigned.find((x) => x.moduleId === m.id);
+          return {
+            ...m,
+            status,
+            statusLabel: statusLabel[status],
+            suggested: m.id === next?.id,
+            required: a?.required ?? false,
+            due: a?.dueAt?.toISOString().slice(0, 10),
+            overdue: Boolean(a?.required && a.dueAt && a.dueAt < new Date() && status !== 'completed'),
+          };
         }),
         next: next ? deps.catalog.get(next.id) : undefined,
         completedCount: [...statuses.values()].filter((s) => s === 'completed').length,

@@ -177,6 +177,21 @@ describe('faculty course overview', () => {
     const audit = await server.connection.db!.collection('admin_audit_log').findOne({ action: 'faculty.assignments' });
     expect(audit?.detail).toContain('required: M01 due 2026-01-10, M04 due 2026-01-10');
 
+    const coachBrowser = new Browser();
+    await launch(server, coachBrowser, launchInput('canvas', 'coach', {}, 1));
+    const training = await coachBrowser.get(new URL('/training', page.url).toString());
+    const m01 = training.text
+      .split('<li>')
+      .slice(1)
+      .find((li) => li.includes('href="/modules/M01"'))!;
+    expect(m01).toContain('Required · due 2026-01-10');
+    expect(m01).toContain('badge-failed">Overdue');
+    const m04 = training.text
+      .split('<li>')
+      .slice(1)
+      .find((li) => li.includes('href="/modules/M04"'))!;
+    expect(m04).not.toContain('Overdue');
+
     const ta = new Browser();
     const taPage = await launch(server, ta, launchInput('canvas', 'ta', {}, 1));
     expect(taPage.text).not.toContain('href="/course/assignments"');
