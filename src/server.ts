@@ -42,6 +42,11 @@ import { createDevPlatform, type DevPlatform } from './devplatform';
 import { createAuditLog } from './admin/audit-log';
 import { courseRoutes } from './faculty/course-routes';
 import { reflectionRoutes } from './faculty/reflection-routes';
+import { coachRoutes } from './faculty/coach-routes';
+import { createObservationRepository } from './faculty/observation-repository';
+import { createCoachFeedback } from './faculty/coach-feedback';
+import { createAssignmentStore, effectiveAssignments } from './faculty/assignments';
+import { loadObservationInstrument } from './faculty/observation-instrument';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
@@ -168,7 +173,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     logger,
     fault,
     now: options.tuning?.now,
+    observations: createObservationRepository(connection, fieldCrypto),
   });
+  const assignmentStore = createAssignmentStore(connection);
   const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
   const housekeeping = createHousekeeping({ connection, logger });
   const onRefused = createRefusalHandler(loginAttempts, urls);
@@ -271,7 +278,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         },
       }),
       deepLinkingRoutes({ catalog, provider: lti, urls }),
-      trainingRoutes({ catalog, assessment, competencies }),
+      trainingRoutes({
+        catalog,
+        assessment,
+        competencies,
+        assignments: async (courseId) =>
+          effectiveAssignments(
+            catalog.list().map((m) => m.id),
+            new Set((await records.listModuleLinks(courseId)).flatMap((l) => (l.moduleId ? [l.moduleId] : []))),
+            await assignmentStore.find(courseId),
+          ),
+        feedback: createCoachFeedback({ connection, assessment, now: options.tuning?.now }),
+      }),
       moduleRoutes({ catalog, assessment }),
       courseRoutes({
         records,
@@ -283,8 +301,18 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         assessment,
         lineItems,
         audit: createAuditLog(connection),
+        assignments: assignmentStore,
       }),
       reflectionRoutes({ assessment, records, audit: createAuditLog(connection) }),
+      coachRoutes({
+        records,
+        assessment,
+        competencies,
+        catalog,
+        outbox,
+        audit: createAuditLog(connection),
+        instrument: loadObservationInstrument(competencyIdsOf(framework)),
+      }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),

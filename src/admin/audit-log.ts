@@ -23,7 +23,11 @@ export type AuditAction =
   | 'privacy.retention-policy'
   | 'privacy.retention-run'
   | 'privacy.rotate-keys'
-  | 'reflection.read';
+  | 'reflection.read'
+  | 'faculty.rate'
+  | 'faculty.grading-settings'
+  | 'faculty.observe'
+  | 'faculty.assignments';
 
 export const auditActionLabels: Record<AuditAction, string> = {
   'login.success': 'Signed in',
@@ -48,6 +52,10 @@ export const auditActionLabels: Record<AuditAction, string> = {
   'privacy.retention-run': 'Deleted texts past their retention period',
   'privacy.rotate-keys': 'Re-encrypted stored texts with the current key',
   'reflection.read': "Read a coach's reflections",
+  'faculty.rate': 'Rated a reflection (faculty)',
+  'faculty.grading-settings': 'Changed the gradebook columns of a course (faculty)',
+  'faculty.observe': "Recorded an observation of a coach's practice",
+  'faculty.assignments': 'Assigned required and optional modules (faculty)',
 };
 
 export interface AuditEntry {

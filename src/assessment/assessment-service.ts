@@ -25,6 +25,7 @@ import type {
   StoredAnswer,
 } from './attempt-repository';
 import type { ScoreRepository, ScoreSnapshot } from './score-repository';
+import type { NewObservation, Observation, ObservationRepository } from '../faculty/observation-repository';
 import { attemptScore, countingAttempts, courseCompetencyScores, type Answer, type CompletedAttempt } from './scoring';
 
 /** Who is working, from the launch session. */
@@ -53,6 +54,8 @@ export interface AssessmentDeps {
   now?: () => Date;
   /** Test-only crash points (COACHLTI_FAULT_POINT). */
   fault?: FaultPoint;
+  /** Faculty observations of practice (evidence kind `observation`); without it no observation counts. */
+  observations?: ObservationRepository;
 }
 
 function toScoringAnswers(answers: readonly StoredAnswer[]): Answer[] {
@@ -91,6 +94,8 @@ export interface CourseReflection {
   selfLevel: RubricLevel | undefined;
   first: FacultyRating | undefined;
   second: FacultyRating | undefined;
+  /** When the coach submitted it: the rating queue shows the oldest first. */
+  submittedAt: Date;
 }
 
 /** Use cases of the coach's work: start, answer, move on, finish, and the scores that follow. */
@@ -139,8 +144,15 @@ export function createAssessmentService(deps: AssessmentDeps) {
         attempt,
       });
     }
+    const observed = deps.observations && courseId ? await deps.observations.listFor(userId, courseId) : [];
     const computedAt = now();
-    const snapshot: ScoreSnapshot = { userId, courseId, scores: courseCompetencyScores(scoring), computedAt, version };
+    const snapshot: ScoreSnapshot = {
+      userId,
+      courseId,
+      scores: courseCompetencyScores(scoring, undefined, observed),
+      computedAt,
+      version,
+    };
     await deps.scores.save(snapshot);
     fault('after-score-save');
 
@@ -189,20 +201,22 @@ export function createAssessmentService(deps: AssessmentDeps) {
    * clears each mark only if it was not renewed meanwhile (a renewed mark means newer data: owed again).
    */
   async function settle(userId: string, courseId: string | null, causeAttempt?: Attempt): Promise<ScoreSnapshot | null> {
-    const [owed, request] = await Promise.all([
+    const [owed, request, observedOwed] = await Promise.all([
       deps.attempts.listOwedFor(userId, courseId),
       courseId ? deps.scores.findRequest(userId, courseId) : null,
+      deps.observations && courseId ? deps.observations.listOwedFor(userId, courseId) : [],
     ]);
-    if (owed.length === 0 && !request) return null;
+    if (owed.length === 0 && !request && observedOwed.length === 0) return null;
     // Canvas: only a resync alone is sent as "not a new submission".
     const cause: Cause = owed.some((o) => o.mark.kind === 'module-completed')
       ? 'module-completed'
-      : owed.length > 0
+      : owed.length > 0 || observedOwed.length > 0
         ? 'faculty-rating'
         : (request?.kind ?? 'resync');
     const snapshot = await computeAndPublish(userId, courseId, cause, causeAttempt);
     for (const o of owed) await deps.attempts.clearOwed(o.attemptId, o.mark.token);
     if (request && courseId) await deps.scores.clearRequest(userId, courseId, request.token);
+    for (const o of observedOwed) await deps.observations!.clearOwed(o.id, o.token);
     return snapshot;
   }
 
@@ -412,12 +426,29 @@ export function createAssessmentService(deps: AssessmentDeps) {
     recompute,
     settle,
 
+    /** Records a faculty observation (scores owed in the same write), then recomputes and publishes like a rating. */
+    async recordObservation(input: NewObservation): Promise<Observation> {
+      if (!deps.observations) throw new NotFoundError('Observations are not available.');
+      const observation = await deps.observations.add(input, now());
+      await settleNow(input.userId, input.courseId);
+      return observation;
+    },
+
+    observationsFor(userId: string, courseId: string): Promise<Observation[]> {
+      return deps.observations ? deps.observations.listFor(userId, courseId) : Promise.resolve([]);
+    },
+
     /** One sweep: settles every mark older than `graceMs` (0 at start-up). Returns how many learners were settled. */
     async sweepOwed(graceMs: number, limit = 200): Promise<number> {
       const before = new Date(now().getTime() - graceMs);
-      const [owed, requests] = await Promise.all([deps.attempts.listOwed(before, limit), deps.scores.listRequests(before, limit)]);
+      const [owed, requests, observed] = await Promise.all([
+        deps.attempts.listOwed(before, limit),
+        deps.scores.listRequests(before, limit),
+        deps.observations ? deps.observations.listOwed(before, limit) : [],
+      ]);
       const learners = new Map<string, { userId: string; courseId: string | null }>();
-      for (const o of [...owed, ...requests]) learners.set(`${o.userId}|${o.courseId ?? '-'}`, { userId: o.userId, courseId: o.courseId });
+      for (const o of [...owed, ...requests, ...observed])
+        learners.set(`${o.userId}|${o.courseId ?? '-'}`, { userId: o.userId, courseId: o.courseId });
       let settled = 0;
       for (const l of learners.values()) {
         try {
@@ -460,10 +491,18 @@ export function createAssessmentService(deps: AssessmentDeps) {
                   }
                 : undefined,
             second: answer.secondRating,
+            submittedAt: answer.submittedAt ?? attempt.completedAt ?? attempt.startedAt,
           });
         }
       }
-      return out.sort((a, b) => Number(Boolean(a.first)) - Number(Boolean(b.first)));
+      // Awaiting a rating first, oldest first within each group (the rating queue's order).
+      return out.sort((a, b) => Number(Boolean(a.first)) - Number(Boolean(b.first)) || a.submittedAt.getTime() - b.submittedAt.getTime());
+    },
+
+    /** Every attempt in a course and every coach's latest scores there (the faculty overview). */
+    async courseProgress(courseId: string): Promise<{ attempts: Attempt[]; snapshots: ScoreSnapshot[] }> {
+      const [attempts, snapshots] = await Promise.all([deps.attempts.listForCourse(courseId), deps.scores.listForCourse(courseId)]);
+      return { attempts, snapshots };
     },
 
     /** Every stored snapshot of the coach's scores in this course, oldest first. */

@@ -135,6 +135,8 @@ export interface AttemptRepository {
   /** A coach's attempts at one module in every course, oldest first (which forms they have been served). */
   listForUserModule(userId: string, moduleId: string): Promise<Attempt[]>;
   listCompletedForCourse(courseId: string): Promise<Attempt[]>;
+  /** Every attempt in a course, open or completed, oldest first (the faculty overview's module progress). */
+  listForCourse(courseId: string): Promise<Attempt[]>;
   /** Opens an attempt unless one is open already (or this start key was used): returns the open one. */
   open(input: {
     userId: string;
@@ -246,6 +248,13 @@ export function createAttemptRepository(connection: Connection, crypto?: FieldCr
       const docs = await model
         .find({ ...scope(userId, courseId), status: 'completed' })
         .sort({ completedAt: 1 })
+        .lean<AttemptDoc[]>();
+      return docs.map(toAttempt);
+    },
+    async listForCourse(courseId) {
+      const docs = await model
+        .find({ courseId: oid(courseId) })
+        .sort({ startedAt: 1 })
         .lean<AttemptDoc[]>();
       return docs.map(toAttempt);
     },

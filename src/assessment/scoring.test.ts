@@ -13,6 +13,8 @@ import {
   scoreMcq,
   type Answer,
   type CompletedAttempt,
+  observationEvidence,
+  observationWeight,
   type Evidence,
 } from './scoring';
 
@@ -191,7 +193,43 @@ const evidenceArb: fc.Arbitrary<Evidence> = fc.oneof(
     facultyLevel: fc.option(levelArb, { nil: undefined }),
     selfLevel: fc.option(levelArb, { nil: undefined }),
   }),
+  fc.record({
+    kind: fc.constant('observation' as const),
+    competencyId: fc.constant('C1.1'),
+    moduleId: fc.constantFrom('observation:a', 'observation:b'),
+    itemId: fc.constantFrom('a', 'b'),
+    weight: fc.constant(observationWeight),
+    facultyLevel: levelArb,
+  }),
 );
+
+describe('observations of coaching practice', () => {
+  const observed = (id: string, level: RubricLevel) => ({ id, ratings: [{ competencyId: 'C1.1', level }] });
+
+  test('when faculty observe a competency, then the observation is primary evidence at weight 2 and a faculty-rated performance', () => {
+    const [evidence] = observationEvidence([observed('o1', 'proficient')]);
+    expect(evidence).toMatchObject({ kind: 'observation', weight: observationWeight, competencyId: 'C1.1' });
+    expect(observationWeight).toBe(2);
+    // Two knowledge items (1 each) and one observation (⅔ at weight 2): (1 + 1 + ⅔·2) / 4 = 83.33, Proficient.
+    const s = scoreCompetency('C1.1', [
+      { kind: 'knowledge', competencyId: 'C1.1', moduleId: 'M01', itemId: 'Q1', weight: 1, value: 1 },
+      { kind: 'knowledge', competencyId: 'C1.1', moduleId: 'M01', itemId: 'Q2', weight: 1, value: 1 },
+      evidence!,
+    ]);
+    expect(s.status).toBe('scored');
+    expect(s.score).toBe(83.33);
+    expect(s.level).toBe('proficient');
+    expect(s.evidence.kinds).toEqual(['knowledge', 'observation']);
+    expect(s.modules).toEqual(['M01']);
+  });
+
+  test('when two faculty observe Expert practice, then they count as two sources for Expert', () => {
+    const evidence = observationEvidence([observed('o1', 'expert'), observed('o2', 'expert')]);
+    const knowledge: Evidence = { kind: 'knowledge', competencyId: 'C1.1', moduleId: 'M01', itemId: 'Q1', weight: 1, value: 1 };
+    expect(scoreCompetency('C1.1', [knowledge, ...evidence]).level).toBe('expert');
+    expect(scoreCompetency('C1.1', [knowledge, ...evidence.slice(0, 1), { ...knowledge, itemId: 'Q2' }]).level).toBe('proficient');
+  });
+});
 
 describe('properties of the score model', () => {
   test('scores stay within 0–100, and a level is given exactly when the score is', () => {
@@ -225,7 +263,7 @@ describe('properties of the score model', () => {
     fc.assert(
       fc.property(fc.array(evidenceArb, { maxLength: 16 }), (evidence) => {
         const capped = evidence.map((e) =>
-          e.kind === 'reflection' && e.facultyLevel && ['proficient', 'expert'].includes(e.facultyLevel)
+          (e.kind === 'reflection' || e.kind === 'observation') && e.facultyLevel && ['proficient', 'expert'].includes(e.facultyLevel)
             ? { ...e, facultyLevel: 'developing' as const }
             : e,
         );

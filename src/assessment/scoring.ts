@@ -6,12 +6,13 @@ import { rubricLevels, type McqItem, type ModuleFile, type RubricLevel } from '.
  *
  * - Evidence is one item answered in a module, for one competency its objectives map to. Kinds:
  *   `knowledge` (a scenario question, scored by the key) and `reflection` (a written performance rated by faculty).
- *   A later kind such as faculty direct observation is one more member of `Evidence` with a faculty level.
+ *   `observation` is a faculty direct observation of coaching practice, one level per observed competency.
  * - Value of evidence (0–1): single-best 1 or 0; multiple-answer (hits − misses) ÷ keys, floored at 0;
- *   a reflection its faculty level (novice 0, developing ⅓, proficient ⅔, expert 1). An unrated reflection has no
+ *   a reflection or observation its faculty level (novice 0, developing ⅓, proficient ⅔, expert 1). An unrated reflection has no
  *   value: it adds nothing until faculty rate it. Self-ratings never enter the score.
  * - Weight: the competency's weight on the item's objectives (the highest, when an item serves several). Weight 1 is
- *   primary; lower weights are secondary and contribute at their weight.
+ *   primary; lower weights are secondary and contribute at their weight. An observation is primary at weight 2 (the
+ *   strongest evidence), counts as a faculty-rated performance, and each observation is a separate source for Expert.
  * - Score (0–100): weighted mean of the valued evidence.
  * - Sufficient evidence: at least `minItems` valued primary items of at least `minKinds` kinds, at least one a
  *   faculty-rated performance. Otherwise the competency is reported as "insufficient evidence", not as a number.
@@ -104,8 +105,25 @@ export interface ReflectionEvidence extends EvidenceBase {
   selfLevel: RubricLevel | undefined;
 }
 
-/** Every kind of evidence. Add a kind here (e.g. faculty direct observation) and to the three functions below. */
-export type Evidence = KnowledgeEvidence | ReflectionEvidence;
+/**
+ * A faculty direct observation of coaching practice (live, recorded or simulated), rated on the four-level scale for
+ * one competency. The strongest kind: always primary, counted at `observationWeight` (twice a primary item), and a
+ * faculty-rated performance for the sufficiency and level rules. `moduleId` is `observation:<id>` so that two
+ * observations count as two sources for Expert, as two modules do; `itemId` names the observation.
+ */
+export interface ObservationEvidence extends EvidenceBase {
+  kind: 'observation';
+  facultyLevel: RubricLevel;
+}
+
+/** Weight of an observed competency: practice seen by faculty outweighs a single item answered in a module. */
+export const observationWeight = 2;
+
+/** Observations are scored per competency; their `moduleId` is not a module of the catalogue. */
+export const observationSource = (observationId: string): string => `observation:${observationId}`;
+
+/** Every kind of evidence. Add a kind here and to the three functions below. */
+export type Evidence = KnowledgeEvidence | ReflectionEvidence | ObservationEvidence;
 export type EvidenceKind = Evidence['kind'];
 
 /** The value of a piece of evidence, or undefined while it awaits a faculty rating (then it adds nothing). */
@@ -115,6 +133,8 @@ export function evidenceValue(e: Evidence): number | undefined {
       return e.value;
     case 'reflection':
       return e.facultyLevel === undefined ? undefined : rubricValue[e.facultyLevel];
+    case 'observation':
+      return rubricValue[e.facultyLevel];
   }
 }
 
@@ -124,6 +144,7 @@ export function facultyRating(e: Evidence): RubricLevel | undefined {
     case 'knowledge':
       return undefined;
     case 'reflection':
+    case 'observation':
       return e.facultyLevel;
   }
 }
@@ -132,6 +153,7 @@ export function facultyRating(e: Evidence): RubricLevel | undefined {
 export function selfRating(e: Evidence): RubricLevel | undefined {
   switch (e.kind) {
     case 'knowledge':
+    case 'observation':
       return undefined;
     case 'reflection':
       return e.selfLevel;
@@ -269,7 +291,7 @@ export function scoreCompetency(competencyId: string, evidence: readonly Evidenc
         };
   const base = {
     competencyId,
-    modules: [...new Set(evidence.map((e) => e.moduleId))].sort(),
+    modules: [...new Set(evidence.filter((e) => e.kind !== 'observation').map((e) => e.moduleId))].sort(),
     evidence: summary,
     ...(selfAssessment ? { selfAssessment } : {}),
     pendingFacultyRating: summary.pending > 0,
@@ -349,10 +371,36 @@ export function countingAttempts<A extends CompletedAttempt>(attempts: readonly 
   return chosen;
 }
 
-/** Per course: every module the coach completed there, each by its retake policy, pooled per competency. */
-export function courseCompetencyScores(attempts: readonly CompletedAttempt[], rules: EvidenceRules = defaultRules): CompetencyScore[] {
+/** A recorded observation as scoring needs it: one faculty level per observed competency. */
+export interface ObservedPractice {
+  id: string;
+  ratings: readonly { competencyId: string; level: RubricLevel }[];
+}
+
+export function observationEvidence(observations: readonly ObservedPractice[]): ObservationEvidence[] {
+  return observations.flatMap((o) =>
+    o.ratings.map((r) => ({
+      kind: 'observation' as const,
+      competencyId: r.competencyId,
+      moduleId: observationSource(o.id),
+      itemId: o.id,
+      weight: observationWeight,
+      facultyLevel: r.level,
+    })),
+  );
+}
+
+/**
+ * Per course: every module the coach completed there, each by its retake policy, and every faculty observation
+ * of the coach's practice there, pooled per competency.
+ */
+export function courseCompetencyScores(
+  attempts: readonly CompletedAttempt[],
+  rules: EvidenceRules = defaultRules,
+  observations: readonly ObservedPractice[] = [],
+): CompetencyScore[] {
   return aggregateCompetencies(
-    countingAttempts(attempts).flatMap((a) => attemptEvidence(a.module, a.answers)),
+    [...countingAttempts(attempts).flatMap((a) => attemptEvidence(a.module, a.answers)), ...observationEvidence(observations)],
     rules,
   );
 }

@@ -9,11 +9,28 @@ import { requireLaunch } from '../web/session';
 import type { Catalog } from './catalog';
 import type { ModuleFile } from './content-schema';
 import { suggestNextModule } from './suggestion';
+import type { CoachFeedback, CoachFeedbackService } from '../faculty/coach-feedback';
+import type { ModuleAssignment } from '../faculty/assignments';
 
 const statusLabel = { not_started: 'Not started', in_progress: 'In progress', completed: 'Completed' } as const;
 
 /** The coach's "My training" (modules with status and a suggestion) and "My competency profile". */
-export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentService; competencies: CompetencyRepository }): Router {
+function presentFeedbackView(f: CoachFeedback) {
+  return {
+    summary: f.summary,
+    items: f.items.map((i) => ({ ...i, at: i.at.toISOString().slice(0, 10), isObservation: i.kind === 'observation' })),
+  };
+}
+
+export function trainingRoutes(deps: {
+  catalog: Catalog;
+  assessment: AssessmentService;
+  competencies: CompetencyRepository;
+  /** Faculty feedback (ratings, comments, observations) and what is new since the coach's last look. */
+  feedback?: CoachFeedbackService;
+  /** The course's required/optional modules and due dates (faculty assignments). */
+  assignments?: (courseId: string) => Promise<ModuleAssignment[]>;
+}): Router {
   const router = Router();
 
   router.get(
@@ -37,15 +54,26 @@ export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentS
         statuses,
         scores,
       );
+      const assigned = deps.assignments && coach.courseId ? await deps.assignments(coach.courseId) : [];
       res.render('curriculum/training', {
         pageTitle: 'My training',
         ...pageContext(req.session.launch!),
         modules: deps.catalog.list().map((m) => {
           const status = statuses.get(m.id) ?? 'not_started';
-          return { ...m, status, statusLabel: statusLabel[status], suggested: m.id === next?.id };
+          const a = assigned.find((x) => x.moduleId === m.id);
+          return {
+            ...m,
+            status,
+            statusLabel: statusLabel[status],
+            suggested: m.id === next?.id,
+            required: a?.required ?? false,
+            due: a?.dueAt?.toISOString().slice(0, 10),
+            overdue: Boolean(a?.required && a.dueAt && a.dueAt < new Date() && status !== 'completed'),
+          };
         }),
         next: next ? deps.catalog.get(next.id) : undefined,
         completedCount: [...statuses.values()].filter((s) => s === 'completed').length,
+        newFeedback: deps.feedback && coach.courseId ? (await deps.feedback.peek(coach.userId, coach.courseId)).summary : undefined,
         total: deps.catalog.list().length,
       });
     }),
@@ -65,6 +93,8 @@ export function trainingRoutes(deps: { catalog: Catalog; assessment: AssessmentS
         pageTitle: 'My competency profile',
         ...pageContext(req.session.launch!),
         profile: presentProfile(framework, snapshot?.scores ?? [], history),
+        feedback:
+          deps.feedback && coach.courseId ? presentFeedbackView(await deps.feedback.visit(coach.userId, coach.courseId)) : undefined,
         computedAt: snapshot?.computedAt.toISOString(),
       });
     }),

@@ -1,8 +1,19 @@
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { platformScope } from '../admin/admin-scope';
 import type { CompetencyRepository } from '../competencies/competency-repository';
-import { allCompetencies } from '../competencies/framework';
+import { allCompetencies, type Framework } from '../competencies/framework';
+import type { CourseRecord } from '../courses/launch-records';
+import { effectiveAssignments, type AssignmentStore, type ModuleAssignment } from './assignments';
+import {
+  badgeLabel as overviewBadgeLabel,
+  buildOverview,
+  overviewCsv,
+  overviewQuery,
+  progressLabel,
+  selectRows,
+  type OverviewQuery,
+} from './course-overview';
 import type { LaunchRecords } from '../courses/launch-records';
 import type { Catalog } from '../curriculum/catalog';
 import type { AuditLog } from '../admin/audit-log';
@@ -12,12 +23,101 @@ import type { LineItemService } from '../grading/line-items';
 import type { GradingAdmin } from '../grading/grading-admin';
 import type { RosterService } from '../lti/nrps';
 import { PlatformRequestError, ScopeNotGrantedError, scopes } from '../lti/platform-client';
-import { BadRequestError, NotFoundError } from '../shared/errors';
+import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { csrfToken, requireLaunch, verifyCsrf, type LaunchSession } from '../web/session';
 
-const badgeLabel = { synced: 'Synced', pending: 'Pending', failed: 'Failed', none: 'No scores yet' } as const;
+const dateText = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : undefined);
+
+/** Query string for a link that changes some of the current sort/filter values. */
+function linkWith(q: OverviewQuery, change: Partial<Record<keyof OverviewQuery, string | undefined>>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries({ ...q, ...change })) if (v !== undefined && v !== '') params.set(k, String(v));
+  return params.toString();
+}
+
+/** View model of the heatmap: plain strings and flags only. */
+function presentOverview(
+  framework: Framework,
+  overview: { rows: ReturnType<typeof buildOverview>; problem: string | undefined; awaiting: number },
+  q: OverviewQuery,
+) {
+  const rows = selectRows(overview.rows, q);
+  const sortLink = (key: string) => `/course?${linkWith(q, { sort: key, dir: q.sort === key && q.dir === 'asc' ? 'desc' : 'asc' })}`;
+  const ariaSort = (key: string) => (q.sort === key ? (q.dir === 'asc' ? 'ascending' : 'descending') : undefined);
+  return {
+    query: q,
+    csvUrl: `/course/overview.csv?${linkWith(q, {})}`,
+    rosterProblem: overview.problem,
+    awaiting: overview.awaiting,
+    total: overview.rows.length,
+    shown: rows.length,
+    filtered: rows.length !== overview.rows.length,
+    sorts: {
+      name: { url: sortLink('name'), aria: ariaSort('name') },
+      activity: { url: sortLink('activity'), aria: ariaSort('activity') },
+      waiting: { url: sortLink('waiting'), aria: ariaSort('waiting') },
+      progress: { url: sortLink('progress'), aria: ariaSort('progress') },
+    },
+    domains: framework.domains.map((d) => ({
+      id: d.id,
+      name: d.name,
+      span: d.competencies.length + 1,
+      competencies: d.competencies.map((c) => ({ id: c.id, name: c.name, sortUrl: sortLink(c.id), aria: ariaSort(c.id) })),
+    })),
+    competencyOptions: allCompetencies(framework).map((c) => ({ id: c.id, name: c.name, selected: q.competency === c.id })),
+    levelOptions: (['novice', 'developing', 'proficient', 'expert', 'insufficient', 'not-started'] as const).map((l) => ({
+      value: l,
+      label: {
+        novice: 'Novice',
+        developing: 'Developing',
+        proficient: 'Proficient',
+        expert: 'Expert',
+        insufficient: 'Insufficient evidence',
+        'not-started': 'Not started',
+      }[l],
+      selected: q.level === l,
+    })),
+    progressOptions: (['not-started', 'in-progress', 'done'] as const).map((p) => ({
+      value: p,
+      label: progressLabel[p],
+      selected: q.progress === p,
+    })),
+    rows: rows.map((r) => ({
+      name: r.name,
+      url: r.userId ? `/course/coaches/${r.userId}` : undefined,
+      launched: r.launched,
+      inactive: r.rosterStatus === 'Inactive',
+      badge: r.badge,
+      badgeLabel: overviewBadgeLabel[r.badge],
+      badgeReason: r.badgeReason,
+      progress: progressLabel[r.progress],
+      modulesDone: r.modulesDone,
+      modulesInProgress: r.modulesInProgress,
+      overdue: r.overdue.length,
+      overdueTitles: r.overdue.join(', '),
+      moduleCount: r.modules.length,
+      modules: r.modules.map((m) => ({
+        title: m.title,
+        state: progressLabel[m.state],
+        started: dateText(m.startedAt),
+        completed: dateText(m.completedAt),
+        due: dateText(m.dueAt),
+        overdue: m.overdue,
+      })),
+      lastActivity: dateText(r.lastActivity),
+      lastActivityIso: r.lastActivity?.toISOString(),
+      waiting: r.ratingsWaiting,
+      groups: framework.domains.map((d, i) => ({
+        cells: r.cells
+          .filter((c) => d.competencies.some((k) => k.id === c.competencyId))
+          .map((c) => ({ id: c.competencyId, state: c.state, label: c.label, score: c.score?.toFixed(0), note: c.note })),
+        summary: r.domains[i]!,
+      })),
+    })),
+  };
+}
 
 /** Faculty act within their own platform and course only. */
 const launchScope = (launch: LaunchSession) => platformScope({ issuer: launch.issuer, clientId: launch.clientId });
@@ -42,12 +142,41 @@ export function courseRoutes(deps: {
   settings: CourseGradingSettings;
   competencies: CompetencyRepository;
   /** Backfill of a column switched on (recompute per learner, only what the LMS lacks is queued). */
-  assessment: Pick<AssessmentService, 'recompute'>;
+  assessment: Pick<AssessmentService, 'recompute' | 'courseProgress' | 'reflectionsForCourse'>;
   lineItems: Pick<LineItemService, 'known' | 'remove'>;
   audit: Pick<AuditLog, 'record'>;
+  assignments: AssignmentStore;
 }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
+  /** Settings (resync, columns) are the instructors' and administrators': teaching assistants rate and observe only. */
+  const manage = [
+    gate,
+    (req: Request, _res: Response, next: NextFunction) =>
+      next(
+        req.session.launch?.teachingAssistant
+          ? new ForbiddenError('Teaching assistants can rate and observe, but course settings are changed by an instructor.')
+          : undefined,
+      ),
+  ];
+  async function auditFaculty(
+    req: Request,
+    action: 'passback.resync' | 'faculty.grading-settings' | 'passback.remove-columns' | 'faculty.assignments',
+    course: CourseRecord,
+    detail: string,
+    count?: number,
+  ) {
+    const launch = req.session.launch!;
+    await deps.audit.record({
+      actor: `lti:${launch.userId}`,
+      action,
+      count,
+      courseId: course.id,
+      platform: { issuer: launch.issuer, clientId: launch.clientId },
+      detail: `${launch.userName} in ${course.title}: ${detail}`,
+      ip: req.ip,
+    });
+  }
 
   async function courseOf(courseId: string | undefined) {
     const course = courseId ? await deps.records.findCourse(courseId) : null;
@@ -55,19 +184,82 @@ export function courseRoutes(deps: {
     return course;
   }
 
+  /** Every input of the overview, gathered in parallel; the roster failing leaves the coaches who launched. */
+  async function overviewOf(course: CourseRecord, framework: Framework) {
+    const rosterRead = deps.roster.roster(course).then(
+      (members) => ({ members: members.filter((m) => m.roles.includes('Learner')), problem: undefined }),
+      (error: unknown) => {
+        if (!(error instanceof PlatformRequestError || error instanceof ScopeNotGrantedError)) throw error;
+        return {
+          members: undefined,
+          problem: `The LMS did not return the roster (${error.message}); coaches who never opened CoachLTI are missing.`,
+        };
+      },
+    );
+    const [roster, learners, badges, progress, reflections, links, stored] = await Promise.all([
+      course.membershipsUrl ? rosterRead : Promise.resolve({ members: undefined, problem: undefined }),
+      deps.records.listLearners(course.id),
+      deps.grading.courseBadges(course.id),
+      deps.assessment.courseProgress(course.id),
+      deps.assessment.reflectionsForCourse(course.id),
+      deps.records.listModuleLinks(course.id),
+      deps.assignments.find(course.id),
+    ]);
+    const waitingByUser = new Map<string, number>();
+    for (const r of reflections) if (!r.first) waitingByUser.set(r.userId, (waitingByUser.get(r.userId) ?? 0) + 1);
+    // The course counts its required modules (deep-linked ones unless faculty chose otherwise); without any, the catalog.
+    const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
+    const assigned = effectiveAssignments(
+      deps.catalog.list().map((m) => m.id),
+      linked,
+      stored,
+    );
+    const required = new Map(assigned.filter((a) => a.required).map((a) => [a.moduleId, a]));
+    const modules = deps.catalog
+      .list()
+      .filter((m) => required.size === 0 || required.has(m.id))
+      .map((m) => ({ id: m.id, title: m.title, dueAt: required.get(m.id)?.dueAt }));
+    const rows = buildOverview({
+      framework,
+      roster: roster.members,
+      learners,
+      snapshots: progress.snapshots,
+      attempts: progress.attempts,
+      modules,
+      waitingByUser,
+      badges,
+    });
+    return { rows, problem: roster.problem, awaiting: reflections.filter((r) => !r.first).length, modules };
+  }
+
+  router.get(
+    '/course/overview.csv',
+    gate,
+    asyncHandler(async (req, res) => {
+      const course = await courseOf(req.session.launch!.courseId);
+      const framework = await deps.competencies.loadFramework();
+      const { rows } = await overviewOf(course, framework);
+      const q = overviewQuery.parse(req.query);
+      res.set('Content-Type', 'text/csv; charset=utf-8');
+      res.set('Content-Disposition', 'attachment; filename="course-overview.csv"');
+      res.set('Cache-Control', 'no-store');
+      res.send(overviewCsv(framework, selectRows(rows, q)));
+    }),
+  );
+
   router.get(
     '/course',
     gate,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
-      const [learners, badges, disabled, framework, resync] = await Promise.all([
-        deps.records.listLearners(course.id),
-        deps.grading.courseBadges(course.id),
+      const q = overviewQuery.parse(req.query);
+      const [disabled, framework, resync] = await Promise.all([
         deps.settings.disabledCompetencies(course.id),
         deps.competencies.loadFramework(),
         deps.grading.latestJob(launchScope(launch), 'resync', course.id),
       ]);
+      const overview = await overviewOf(course, framework);
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),
@@ -79,12 +271,7 @@ export function courseRoutes(deps: {
           // Without the lineitem scope no competency column can be created: say so, and what to change.
           noColumnCreation: Boolean(course.lineItemsUrl) && !course.agsScopes.includes(scopes.lineItem),
         },
-        learners: learners
-          .map((l) => {
-            const badge = badges.get(l.id) ?? { state: 'none' as const, reason: undefined };
-            return { name: l.name, state: badge.state, label: badgeLabel[badge.state], reason: badge.reason };
-          })
-          .sort((a, b) => a.name.localeCompare(b.name)),
+        ...presentOverview(framework, overview, q),
         competencies: allCompetencies(framework).map((c) => ({ id: c.id, name: c.name, sync: !disabled.has(c.id) })),
         modules: deps.catalog.list(),
         resync: resync
@@ -102,6 +289,7 @@ export function courseRoutes(deps: {
             }
           : undefined,
         csrf: csrfToken(req),
+        canManage: !launch.teachingAssistant,
         notice: typeof req.query.notice === 'string' && /^[\w .,-]{1,120}$/.test(req.query.notice) ? req.query.notice : undefined,
       });
     }),
@@ -109,7 +297,7 @@ export function courseRoutes(deps: {
 
   router.post(
     '/course/resync',
-    gate,
+    ...manage,
     verifyCsrf,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
@@ -117,6 +305,7 @@ export function courseRoutes(deps: {
       const requested = await deps.grading.requestJob(launchScope(launch), 'resync', course.id, `lti:${launch.userId}`);
       if (!requested) throw new NotFoundError('This launch did not come from a course.');
       req.log.info({ course: course.id, job: requested.job.id, created: requested.created }, 'course resync requested by faculty');
+      await auditFaculty(req, 'passback.resync', course, requested.created ? 'queued a resync' : 'asked for a resync already running');
       const notice = requested.created ? 'Resync queued. Its progress shows below.' : 'A resync of this course is already running.';
       res.redirect(303, `/course?notice=${encodeURIComponent(notice)}`);
     }),
@@ -124,7 +313,7 @@ export function courseRoutes(deps: {
 
   router.post(
     '/course/grading-settings',
-    gate,
+    ...manage,
     verifyCsrf,
     asyncHandler(async (req, res) => {
       const course = await courseOf(req.session.launch!.courseId);
@@ -137,6 +326,7 @@ export function courseRoutes(deps: {
       const before = await deps.settings.disabledCompetencies(course.id);
       const disabled = all.filter((id) => !keep.has(id));
       await deps.settings.setDisabled(course.id, disabled, req.session.launch!.userId);
+      await auditFaculty(req, 'faculty.grading-settings', course, `columns off: ${disabled.join(', ') || 'none'}`);
       // Switched on: queue each learner's current score for the column (only what the LMS lacks is sent).
       const switchedOn = all.filter((id) => before.has(id) && keep.has(id));
       if (switchedOn.length > 0) {
@@ -156,7 +346,7 @@ export function courseRoutes(deps: {
 
   router.get(
     '/course/columns/remove',
-    gate,
+    ...manage,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
@@ -180,7 +370,7 @@ export function courseRoutes(deps: {
 
   router.post(
     '/course/columns/remove',
-    gate,
+    ...manage,
     verifyCsrf,
     asyncHandler(async (req, res) => {
       const launch = req.session.launch!;
@@ -198,18 +388,69 @@ export function courseRoutes(deps: {
         if (!(error instanceof PlatformRequestError || error instanceof ScopeNotGrantedError)) throw error;
         problem = error instanceof ScopeNotGrantedError ? 'the LMS did not grant column management (lineitem scope)' : error.message;
       }
-      await deps.audit.record({
-        actor: `lti:${launch.userId}`,
-        action: 'passback.remove-columns',
-        count: removed.length,
-        courseId: course.id,
-        detail: `removed ${removed.join(', ') || 'none'}${problem ? `; ${problem}` : ''}`,
-        ip: req.ip,
-      });
+      await auditFaculty(
+        req,
+        'passback.remove-columns',
+        course,
+        `removed ${removed.join(', ') || 'none'}${problem ? `; ${problem}` : ''}`,
+        removed.length,
+      );
       const notice = problem
         ? `Columns not removed: ${problem}.`
         : `Removed ${removed.length} column${removed.length === 1 ? '' : 's'} from the gradebook.`;
       res.redirect(303, `/course?notice=${encodeURIComponent(notice.replace(/[^\w .,-]/g, ' ').slice(0, 120))}`);
+    }),
+  );
+
+  router.get(
+    '/course/assignments',
+    ...manage,
+    asyncHandler(async (req, res) => {
+      const launch = req.session.launch!;
+      const course = await courseOf(launch.courseId);
+      const [links, stored] = await Promise.all([deps.records.listModuleLinks(course.id), deps.assignments.find(course.id)]);
+      const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
+      const assigned = effectiveAssignments(
+        deps.catalog.list().map((m) => m.id),
+        linked,
+        stored,
+      );
+      res.render('faculty/assignments', {
+        pageTitle: `Assign modules · ${course.title}`,
+        ...pageContext(launch),
+        csrf: csrfToken(req),
+        modules: deps.catalog.list().map((m) => {
+          const a = assigned.find((x) => x.moduleId === m.id)!;
+          return { id: m.id, title: m.title, required: a.required, linked: linked.has(m.id), due: dateText(a.dueAt) ?? '' };
+        }),
+      });
+    }),
+  );
+
+  router.post(
+    '/course/assignments',
+    ...manage,
+    verifyCsrf,
+    asyncHandler(async (req, res) => {
+      const course = await courseOf(req.session.launch!.courseId);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const modules: ModuleAssignment[] = [];
+      for (const m of deps.catalog.list()) {
+        const required = z.enum(['required', 'optional']).safeParse(body[`assign-${m.id}`]);
+        if (!required.success) throw new BadRequestError(`Choose required or optional for ${m.id}.`);
+        const due = z
+          .union([z.literal(''), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)])
+          .optional()
+          .safeParse(body[`due-${m.id}`]);
+        if (!due.success) throw new BadRequestError(`The due date of ${m.id} is not a date (YYYY-MM-DD).`);
+        const dueAt = due.data ? new Date(`${due.data}T23:59:59Z`) : undefined;
+        if (dueAt && Number.isNaN(dueAt.getTime())) throw new BadRequestError(`The due date of ${m.id} is not a date.`);
+        modules.push({ moduleId: m.id, required: required.data === 'required', dueAt });
+      }
+      await deps.assignments.save(course.id, modules, req.session.launch!.userId, new Date());
+      const summary = modules.filter((m) => m.required).map((m) => `${m.moduleId}${m.dueAt ? ` due ${dateText(m.dueAt)}` : ''}`);
+      await auditFaculty(req, 'faculty.assignments', course, `required: ${summary.join(', ') || 'none'}`);
+      res.redirect(303, `/course?notice=${encodeURIComponent('Module assignments saved.')}`);
     }),
   );
 

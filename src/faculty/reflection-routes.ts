@@ -70,7 +70,7 @@ function ratingView(rating: FacultyRating, r: CourseReflection) {
 }
 
 /** Faculty rate coaches' reflections per rubric criterion, blind to the coach's self-rating; rescoring follows. */
-export function reflectionRoutes(deps: { assessment: AssessmentService; records: LaunchRecords; audit: AuditLog }): Router {
+export function reflectionRoutes(deps: { assessment: AssessmentService; records: LaunchRecords; audit: Pick<AuditLog, 'record'> }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
 
@@ -242,6 +242,15 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
           return renderRating(req, res, reflection, { status: error.status, error: error.message, values });
         throw error;
       }
+      await deps.audit.record({
+        actor: `lti:${launch.userId}`,
+        action: 'faculty.rate',
+        courseId: launch.courseId,
+        platform: { issuer: launch.issuer, clientId: launch.clientId },
+        subjectUserId: reflection.userId,
+        detail: `${launch.userName} in ${launch.courseTitle ?? 'a course'}: rated ${p.data.itemId}`,
+        ip: req.ip,
+      });
       res.redirect(303, `/course/reflections/${p.data.attemptId}/${p.data.itemId}?saved=1`);
     }),
   );

@@ -50,6 +50,7 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
       deploymentId: ctx.platform.deploymentId,
       view: roles.view,
       isLearner: roles.isLearner,
+      teachingAssistant: roles.isAssistant,
       courseId: recorded.course?.id,
       courseTitle: recorded.course?.title,
       resourceLinkId: recorded.resourceLink?.id,

@@ -39,6 +39,13 @@ describe('summarizeRoles', () => {
     expect(summarizeRoles([`${lis}institution/person#Faculty`, `${lis}membership#Learner`]).view).toBe('learner');
   });
 
+  test('when Canvas sends Instructor with the TeachingAssistant sub-role, then the instructor view opens as an assistant (no settings); a plain instructor is not one', () => {
+    const ta = summarizeRoles([`${lis}membership#Instructor`, `${lis}membership/Instructor#TeachingAssistant`]);
+    expect(ta.view).toBe('instructor');
+    expect(ta.isAssistant).toBe(true);
+    expect(summarizeRoles([`${lis}membership#Instructor`]).isAssistant).toBe(false);
+  });
+
   test('when a role URI is shortened for a roster, then the fragment is kept', () => {
     expect(shortRoleName(`${lis}membership/Instructor#TeachingAssistant`)).toBe('TeachingAssistant');
     expect(shortRoleName('Learner')).toBe('Learner');

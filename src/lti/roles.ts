@@ -28,6 +28,8 @@ export interface RoleSummary {
   isLearner: boolean;
   isInstructor: boolean;
   isAdmin: boolean;
+  /** Holds a teaching-assistant role: rates and observes, changes no settings. */
+  isAssistant: boolean;
 }
 
 export function summarizeRoles(roles: readonly string[]): RoleSummary {
@@ -35,7 +37,9 @@ export function summarizeRoles(roles: readonly string[]): RoleSummary {
   const isInstructor = roles.some(isTeachingContextRole);
   const isLearner = roles.some(isLearnerContextRole);
   const view: ToolRole = isAdmin ? 'admin' : isInstructor ? 'instructor' : 'learner';
-  return { view, isLearner, isInstructor, isAdmin };
+  // Canvas sends a TA as Instructor plus the TeachingAssistant sub-role; Moodle cannot tell a non-editing teacher apart.
+  const isAssistant = !isAdmin && roles.some((r) => r === `${lis}membership/Instructor#TeachingAssistant` || r === 'TeachingAssistant');
+  return { view, isLearner, isInstructor, isAdmin, isAssistant };
 }
 
 export function roleLabel(view: ToolRole): string {

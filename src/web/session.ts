@@ -15,6 +15,8 @@ export interface LaunchSession {
   deploymentId: string;
   view: ToolRole;
   isLearner: boolean;
+  /** A teaching assistant: may rate and observe, may not change course settings (absent in older sessions: false). */
+  teachingAssistant?: boolean;
   courseId: string | undefined;
   courseTitle: string | undefined;
   resourceLinkId: string | undefined;

@@ -173,7 +173,8 @@ describe('passback integrity', () => {
     expect(done.text).toContain('Removed 1 column from the gradebook.');
     expect((await columns()).some((c) => c.resourceId === 'C2.4')).toBe(false);
     const audit = await server.connection.db!.collection('admin_audit_log').findOne({ action: 'passback.remove-columns' });
-    expect(audit?.detail).toBe('removed C2.4');
+    // Faculty actions name the person and the course (issue 11).
+    expect(audit?.detail).toBe(`${seedIds('canvas', 'faculty', 1).name} in ${seedIds('canvas', 'faculty', 1).courseTitle}: removed C2.4`);
 
     // A later score for C2.4 is neither queued nor creates the column again.
     const coach2 = seedIds('canvas', 'coach2', 1);

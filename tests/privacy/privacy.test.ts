@@ -135,7 +135,11 @@ describe('privacy and data stewardship', () => {
     await launch(server, faculty, launchInput('canvas', 'faculty', { privacyLevel: 'anonymous' }, 1));
     const reflections = await faculty.get(`${server.url}/course/reflections`);
     expect(reflections.status).toBe(200);
-    expect(reflections.text).toContain(String(user.name));
+    // The faculty landing page reads the NRPS roster, whose name (the registration grants names there) replaces the
+    // pseudonym (src/privacy/roster-names.ts); without a roster name faculty would see the pseudonym.
+    const named = await userDoc(server, ids.userId);
+    expect(named.nameSource).toBe('roster');
+    expect(reflections.text).toContain(String(named.name));
     await launch(server, new Browser(), launchInput('canvas', 'coach', {}, 1));
     expect((await userDoc(server, ids.userId)).name).toBe(ids.name);
   });

@@ -33,6 +33,8 @@ const everyone: Persona[] = [...personas];
 const launched: Persona[] = ['learner', 'instructor', 'ta', 'deepLinking', 'ltiAdminA', 'ltiAdminB'];
 const courseStaff: Persona[] = ['instructor', 'ta', 'deepLinking', 'ltiAdminA', 'ltiAdminB'];
 const courseStaffOfA: Persona[] = ['instructor', 'ta', 'deepLinking', 'ltiAdminA'];
+/** Course settings (resync, gradebook columns): course staff without teaching assistants, who rate and observe only. */
+const courseManagers: Persona[] = courseStaff.filter((p) => p !== 'ta');
 const admins: Persona[] = ['ltiAdminA', 'ltiAdminB', 'adminGlobal', 'adminScopedB'];
 const adminsOfA: Persona[] = ['ltiAdminA', 'adminGlobal'];
 const globalAdmins: Persona[] = ['adminGlobal'];
@@ -74,10 +76,19 @@ const matrix: Record<string, MatrixEntry> = {
   'POST /modules/:moduleId/attempts/:attemptId/complete': { allowed: ['learner'] },
   'GET /modules/:moduleId/attempts/:attemptId/result': { allowed: ['learner'] },
   'GET /course': { allowed: courseStaff },
-  'POST /course/resync': { allowed: courseStaff },
-  'POST /course/grading-settings': { allowed: courseStaff },
-  'GET /course/columns/remove': { allowed: courseStaff },
-  'POST /course/columns/remove': { allowed: courseStaff },
+  'GET /course/overview.csv': { allowed: courseStaff },
+  'GET /course/coaches/:userId': { allowed: courseStaffOfA },
+  'GET /course/coaches/:userId/observations/new': { allowed: courseStaffOfA },
+  'POST /course/coaches/:userId/observations': {
+    allowed: courseStaffOfA,
+    body: { observedOn: '2026-01-05', setting: 'live', duration: '30', 'level-C2.4': 'developing', narrative: 'Good open questions.' },
+  },
+  'POST /course/resync': { allowed: courseManagers },
+  'GET /course/assignments': { allowed: courseManagers },
+  'POST /course/assignments': { allowed: courseManagers },
+  'POST /course/grading-settings': { allowed: courseManagers },
+  'GET /course/columns/remove': { allowed: courseManagers },
+  'POST /course/columns/remove': { allowed: courseManagers },
   'GET /course/roster': { allowed: courseStaff },
   'GET /course/reflections': { allowed: courseStaff },
   'GET /course/reflections/:attemptId/:itemId': { allowed: courseStaffOfA },
@@ -175,7 +186,8 @@ describe('route table × personas', () => {
       anonymous: '/admin/login',
       learner: '/modules/M01',
       instructor: '/course',
-      ta: '/course',
+      // The TA's overview has no settings forms: the module page's start form carries the session's token.
+      ta: '/modules/M01',
       deepLinking: '/deep-linking',
       ltiAdminA: '/admin/passback',
       ltiAdminB: '/admin/passback',
