@@ -144,6 +144,11 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
       competencyScoreHistory: (await col('competency_score_history').find({ userId: userOid }).sort({ computedAt: 1 }).toArray()).map(
         plain,
       ),
+      observations: (await col('observations').find({ userId: userOid }).toArray()).map((o) => plain(openAnswer(o as Doc, crypto))),
+      observationsGiven: (await col('observations').find({ observerId: id }).toArray()).map((o) =>
+        plain({ ...(o as Doc), narrative: undefined }),
+      ),
+      feedbackSeen: (await col('feedback_seen').find({ userId: id }).toArray()).map(plain),
       scoreSequences: (await col('score_sequences').find({ userId: id }).toArray()).map(plain),
       scoreEvents: (await col('domain_events').find({ userId: id }).toArray()).map(plain),
       gradebookPassback: (await col('passback_outbox').find({ userId: id }).toArray()).map(plain),
@@ -248,6 +253,13 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
           count('texts', Object.keys(unset).length);
         }
       }
+      // Observation narratives about the person are free text too.
+      count(
+        'texts',
+        (await col('observations').updateMany({ userId: userOid, narrative: { $exists: true } }, { $unset: { narrative: 1 } }))
+          .modifiedCount,
+      );
+      count('feedback_seen', (await col('feedback_seen').deleteMany({ userId })).deletedCount);
       count('passback_outbox', (await col('passback_outbox').deleteMany({ userId })).deletedCount);
       count('idtoken', (await col('idtokens').deleteMany({ iss: user.issuer, clientId: user.clientId, user: sub })).deletedCount);
       count('contexttoken', (await col('contexttokens').deleteMany({ user: sub })).deletedCount);
@@ -256,6 +268,7 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         count('attempts', (await col('attempts').deleteMany({ userId: userOid })).deletedCount);
         count('competency_scores', (await col('competency_scores').deleteMany({ userId: userOid })).deletedCount);
         count('competency_score_history', (await col('competency_score_history').deleteMany({ userId: userOid })).deletedCount);
+        count('observations', (await col('observations').deleteMany({ userId: userOid })).deletedCount);
         count('score_sequences', (await col('score_sequences').deleteMany({ userId })).deletedCount);
         count('domain_events', (await col('domain_events').deleteMany({ userId })).deletedCount);
         count('memberships', (await col('memberships').deleteMany({ userId: userOid })).deletedCount);
