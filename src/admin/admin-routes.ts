@@ -67,6 +67,7 @@ const nav = [
   { href: '/admin/passback', label: 'Grade passback' },
   { href: '/admin/jobs', label: 'Background jobs' },
   { href: '/admin/audit', label: 'Audit log' },
+  { href: '/admin/privacy', label: 'Privacy' },
   { href: '/admin/platforms', label: 'Platforms' },
 ];
 

@@ -63,7 +63,7 @@ export function privacyRoutes(deps: PrivacyRoutesDeps): Router {
   const view = (req: Request, extra: Record<string, unknown>) => ({
     ...adminHeader(req),
     csrf: csrfToken(req),
-    nav: [...navFor('/admin/privacy'), { href: '/admin/privacy', label: 'Privacy', current: true }],
+    nav: navFor('/admin/privacy'),
     ...extra,
   });
   const notice = (req: Request): string | undefined => {
