@@ -1,0 +1,102 @@
+import type { Browser as Chromium, Page } from 'playwright-core';
+import { hurry } from '../support/coach';
+import { Browser } from '../support/browser';
+import { launch, launchInput } from '../support/lti-launch';
+import { launchChromium, screenshot, seriousViolations } from '../support/chromium';
+import { startTestServer, type TestServer } from '../support/test-server';
+
+jest.setTimeout(240_000);
+
+/** Launches a persona of the Canvas-shaped course in the built-in platform's iframe; returns the tool's frame. */
+async function launchInFrame(page: Page, server: TestServer, persona: 'faculty' | 'coach') {
+  await page.goto(`${server.config.toolUrl}/dev/platform`);
+  await page.selectOption('#dp-shape', 'canvas');
+  await page.selectOption('#dp-persona', persona);
+  await page.selectOption('#dp-what', 'training');
+  await page.click('button[name="go"][value="launch"]');
+  // The tool's own header (the platform's "Launching the tool" page comes first in the frame).
+  await page.frameLocator('iframe[name="tool"]').locator('.site-header .who').waitFor({ timeout: 30_000 });
+  const frame = page.frame({ name: 'tool' });
+  if (!frame) throw new Error('no tool frame');
+  const heading = await frame.locator('h1').first().innerText();
+  if (/Launching|session|refused|sign in/i.test(heading))
+    throw new Error(`launch as ${persona} landed on "${heading}": ${(await frame.locator('main').innerText()).slice(0, 300)}`);
+  return frame;
+}
+
+describe('the faculty workspace in Chromium', () => {
+  let server: TestServer;
+  let chromium: Chromium;
+  const urls: Record<string, string> = {};
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    chromium = await launchChromium();
+    // A coach who finished M01 (a reflection waits for a rating) and was observed once.
+    const coachBrowser = new Browser();
+    const landing = await launch(server, coachBrowser, launchInput('canvas', 'coach'));
+    await hurry(coachBrowser, await coachBrowser.get(new URL('/modules/M01', landing.url).toString()));
+    await launch(server, new Browser(), launchInput('canvas', 'faculty'));
+    const db = server.connection.db!;
+    const coach = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach').userId }))!;
+    const faculty = (await db.collection('users').findOne({ sub: launchInput('canvas', 'faculty').userId }))!;
+    const course = (await db.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
+    await server.assessment.recordObservation({
+      userId: coach._id.toHexString(),
+      courseId: course._id.toHexString(),
+      observerId: faculty._id.toHexString(),
+      observerName: 'Dr. Observer',
+      observedOn: new Date(),
+      setting: 'simulated',
+      durationMinutes: 25,
+      instrumentVersion: 1,
+      ratings: [{ competencyId: 'C2.1', level: 'proficient' }],
+      narrative: 'You let the learner name the agenda and summarised before moving on.',
+    });
+    const attempt = (await db.collection('attempts').findOne({ userId: coach._id, moduleId: 'M01' }))!;
+    const base = server.config.toolUrl;
+    urls.overview = `${base}/course`;
+    urls.drilldown = `${base}/course/coaches/${coach._id.toHexString()}`;
+    urls.queue = `${base}/course/reflections`;
+    urls.rating = `${base}/course/reflections/${attempt._id.toHexString()}/M01.R1`;
+    urls.observation = `${base}/course/coaches/${coach._id.toHexString()}/observations/new`;
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    await server?.stop();
+  });
+
+  test.each([
+    ['desktop', 1100],
+    ['700px', 700],
+  ] as const)(
+    'when faculty open each workspace page inside the LMS frame (%s), then it renders with no serious axe violations',
+    async (label, width) => {
+      const context = await chromium.newContext({ viewport: { width, height: 900 } });
+      const page = await context.newPage();
+      const frame = await launchInFrame(page, server, 'faculty');
+      const problems: string[] = [];
+      for (const [name, url] of Object.entries(urls)) {
+        const response = await frame.goto(url);
+        expect(response?.status()).toBe(200);
+        await screenshot(page, `issue11-${name}-${label}`);
+        problems.push(...(await seriousViolations(page)).map((v) => `${name}: ${v}`));
+      }
+      expect(problems).toEqual([]);
+      await context.close();
+    },
+  );
+
+  test('when the observed coach opens their profile in the LMS frame, then the new observation is announced and the page is axe-clean', async () => {
+    const context = await chromium.newContext({ viewport: { width: 700, height: 900 } });
+    const page = await context.newPage();
+    const frame = await launchInFrame(page, server, 'coach');
+    const response = await frame.goto(`${server.config.toolUrl}/profile`);
+    expect(response?.status()).toBe(200);
+    await expect(frame.locator('body').innerText()).resolves.toMatch(/1 new observation/i);
+    await screenshot(page, 'issue11-coach-feedback-700px');
+    expect(await seriousViolations(page)).toEqual([]);
+    await context.close();
+  });
+});
