@@ -12,6 +12,7 @@ import type { Logger } from '../shared/logger';
 import { asyncHandler } from '../web/async-handler';
 import { csrfToken, verifyCsrf } from '../web/session';
 import { createAdminAccounts, type AdminAccounts } from './admin-accounts';
+import { platformRows } from './platform-view';
 import { adminActor, adminAuthRoutes, adminHeader, requireAdmin, type AdminActor } from './admin-auth';
 import { describeScope, scopeIncludes, type AdminScope, type PlatformKey } from './admin-scope';
 import { auditActionLabels, createAuditLog, type AuditLog } from './audit-log';
@@ -159,17 +160,7 @@ export function adminRoutes(deps: AdminDeps): Router {
     asyncHandler(async (req, res) => {
       const { scope } = actorOf(req);
       const [platforms, settings] = await Promise.all([platformsIn(scope), deps.registry.list()]);
-      const rows = platforms.map((p) => {
-        const s = settings.find((x) => x.issuer === p.issuer && x.clientId === p.clientId);
-        return {
-          name: p.name,
-          issuer: p.issuer,
-          clientId: p.clientId,
-          active: p.active,
-          deployments: s?.deploymentIds.join(', ') ?? '',
-          registeredVia: s?.registeredVia ?? 'unknown',
-        };
-      });
+      const rows = platformRows(platforms, settings);
       res.render('admin/home', view(req, '/admin', { pageTitle: 'Administration', platforms: rows }));
     }),
   );

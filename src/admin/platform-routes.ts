@@ -2,6 +2,7 @@ import { Router, type Request } from 'express';
 import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import { canManagePlatforms } from './admin-scope';
+import { platformRows } from './platform-view';
 import { approvePendingRegistration, rejectPendingRegistration } from '../lti/dynamic-registration';
 import type { LtiProvider } from '../lti/ltijs-adapter';
 import type { PendingRegistrations, WritablePlatformRegistry } from '../lti/platform-registry';
@@ -85,21 +86,7 @@ export function platformRoutes(deps: PlatformRoutesDeps): Router {
         deps.pending.list({ status: 'pending' }),
         deps.invites.list(20),
       ]);
-      const rows = platforms
-        .map((p) => {
-          const s = settings.find((x) => x.issuer === p.issuer && x.clientId === p.clientId);
-          return {
-            name: p.name,
-            issuer: p.issuer,
-            clientId: p.clientId,
-            active: p.active,
-            deployments: s?.deploymentIds.join(', ') ?? '',
-            registeredVia: s?.registeredVia ?? 'unknown',
-            jwksUrl: s?.jwksUrl ?? (p.keys.method === 'JWK_SET' ? p.keys.url : p.keys.method),
-            tokenUrl: p.tokenUrl,
-          };
-        })
-        .sort((a, b) => a.name.localeCompare(b.name));
+      const rows = platformRows(platforms, settings);
       res.render(
         'admin/platforms',
         view(req, {

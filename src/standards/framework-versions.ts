@@ -119,5 +119,7 @@ export function versionUnavailableReason(versions: FrameworkVersions, version: F
       `its domain names are known but its competency names and the mapping from version 1 are not (${v2.unknowns ?? 'unknown'}). ` +
       'See src/standards/framework-versions.json for the crosswalk as far as it is known.'
     );
-  return 'Version 2 export is not implemented yet; only version 1 is exported.';
+  // Even with its names listed, version 2 is a crosswalk entry, not framework data (summaries, UUIDs,
+  // rubric): CoachLTI exports only the framework it holds as data. Add version 2 as data to export it.
+  return `Version 2 is recorded as a crosswalk, not as framework data (summaries, stable UUIDs), so it cannot be exported; add it as framework data to export it.`;
 }

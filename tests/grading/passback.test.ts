@@ -64,8 +64,11 @@ describe('competency grade passback', () => {
     }
     expect((snapshot.scores as { status: string }[]).every((s) => s.status === 'insufficient-evidence')).toBe(true);
     const moduleItem = book.lineItems.find((l) => l.id === link.lineItemIds[0])!;
-    expect(moduleItem.results.find((r) => r.userId === user.sub)?.scoreGiven).toBeGreaterThanOrEqual(0);
     const sent = await server.outbox.list({ userId: user._id.toHexString() });
+    // The module's own column holds exactly the module score the tool computed and sent.
+    const moduleEntry = sent.find((e) => e.target.kind === 'module')!;
+    expect(typeof moduleEntry.score.scoreGiven).toBe('number');
+    expect(moduleItem.results.find((r) => r.userId === user.sub)?.scoreGiven).toBe(moduleEntry.score.scoreGiven);
     expect(sent.every((e) => e.status === 'sent')).toBe(true);
     expect(sent.length).toBe((snapshot.scores as unknown[]).length + 1);
   });
