@@ -2,13 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { coachFromSession, type AnswerInput, type AssessmentService } from '../assessment/assessment-service';
-import { levelLabel } from '../grading/score-message';
 import { BadRequestError, NotFoundError } from '../shared/errors';
+import { formatLevel, scoreOutOf100 } from '../shared/format';
+import type { FieldError } from '../web/form-errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
 import type { Catalog } from './catalog';
-import { sectionPage } from './module-presenter';
+import { itemFields, reflectionLimit, resultSummary, sectionPage, type RefusedAnswer } from './module-presenter';
 
 const moduleParams = z.object({ moduleId: z.string().regex(/^M\d{2}$/) });
 const sectionParams = moduleParams.extend({
@@ -24,8 +25,22 @@ const mcqBody = z.object({
     .optional()
     .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v])),
 });
+const thousands = (n: number): string => n.toLocaleString('en-US');
 const reflectionBody = z.object({
-  text: z.string().trim().min(1, 'Write your reflection before submitting.').max(5000, 'Keep the reflection under 5,000 characters.'),
+  // Browsers send line breaks as CRLF; count them as one character each, as the counter on the page does.
+  text: z
+    .string({ required_error: 'Write your reflection before submitting.', invalid_type_error: 'Write your reflection before submitting.' })
+    .transform((v) => v.replace(/\r\n?/g, '\n').trim())
+    .superRefine((v, ctx) => {
+      if (v.length === 0) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'Write your reflection before submitting.' });
+      else if (v.length > reflectionLimit) {
+        const over = v.length - reflectionLimit;
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          message: `Your reflection is ${thousands(v.length)} characters; the limit is ${thousands(reflectionLimit)}. Shorten it by ${thousands(over)} character${over === 1 ? '' : 's'}.`,
+        });
+      }
+    }),
   selfLevel: z.enum(['novice', 'developing', 'proficient', 'expert'], {
     errorMap: () => ({ message: 'Choose the rubric level that best fits your reflection.' }),
   }),
@@ -120,11 +135,47 @@ export function moduleRoutes(deps: { catalog: Catalog; assessment: AssessmentSer
       const attempt = await deps.assessment.ownAttempt(coach, params.attemptId);
       const module = await deps.assessment.moduleOf(attempt);
       const item = module.items.find((i) => i.id === params.itemId);
-      if (!item) throw new NotFoundError('There is no such question in this module.');
-      const input: AnswerInput =
-        item.kind === 'mcq' ? { kind: 'mcq', ...parse(mcqBody, req.body) } : { kind: 'reflection', ...parse(reflectionBody, req.body) };
-      await deps.assessment.answer(coach, attempt.id, item.id, input);
+      if (!item || attempt.moduleId !== params.moduleId) throw new NotFoundError('There is no such question in this module.');
       const sectionIndex = module.sections.findIndex((s) => s.id === item.section);
+      // A refusal the coach can fix comes back on the same section, with what they entered and nothing stored.
+      const refuse = (refused: RefusedAnswer) =>
+        res.status(400).render('curriculum/section', {
+          pageTitle: `${module.title} · ${module.sections[sectionIndex]?.title ?? ''}`,
+          ...pageContext(req.session.launch!),
+          view: sectionPage(module, attempt, sectionIndex, refused),
+          csrf: csrfToken(req),
+        });
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      let input: AnswerInput;
+      if (item.kind === 'mcq') {
+        input = { kind: 'mcq', ...parse(mcqBody, body) };
+      } else {
+        const parsed = reflectionBody.safeParse(body);
+        if (!parsed.success) {
+          const errors: FieldError[] = parsed.error.issues.map((issue) => ({
+            field: issue.path[0] === 'selfLevel' ? itemFields.firstLevel(item.id) : itemFields.text(item.id),
+            message: issue.message,
+          }));
+          return refuse({
+            itemId: item.id,
+            errors,
+            text: typeof body.text === 'string' ? body.text.replace(/\r\n?/g, '\n') : undefined,
+            selfLevel: typeof body.selfLevel === 'string' ? body.selfLevel : undefined,
+          });
+        }
+        input = { kind: 'reflection', ...parsed.data };
+      }
+      try {
+        await deps.assessment.answer(coach, attempt.id, item.id, input);
+      } catch (error) {
+        if (!(error instanceof BadRequestError) || input.kind !== 'mcq') throw error;
+        const options = sectionPage(module, attempt, sectionIndex).items.find((i) => i.id === item.id)?.options ?? [];
+        return refuse({
+          itemId: item.id,
+          errors: [{ field: itemFields.firstOption(item.id, options[0]?.id ?? ''), message: error.message }],
+          selected: input.selected,
+        });
+      }
       res.redirect(
         303,
         `/modules/${params.moduleId}/attempts/${attempt.id}/sections/${sectionIndex + 1}#item-${item.id.replace('.', '-')}`,
@@ -164,8 +215,8 @@ export function moduleRoutes(deps: { catalog: Catalog; assessment: AssessmentSer
         .map((s) => ({
           competencyId: s.competencyId,
           name: names.get(s.competencyId) ?? s.competencyId,
-          scoreText: s.score === undefined ? 'Insufficient evidence' : `${s.score} / 100`,
-          levelLabel: s.level ? levelLabel(s.level) : s.missing ? `— (${s.missing})` : '—',
+          scoreText: s.score === undefined ? 'Insufficient evidence' : scoreOutOf100(s.score),
+          levelLabel: s.level ? formatLevel(s.level) : s.missing ? `— (${s.missing})` : '—',
           levelCap: s.levelCap,
           pendingFacultyRating: s.pendingFacultyRating,
           modules: s.modules,
@@ -174,6 +225,7 @@ export function moduleRoutes(deps: { catalog: Catalog; assessment: AssessmentSer
         pageTitle: `${module.title} · finished`,
         ...pageContext(req.session.launch!),
         module: { id: module.id, title: module.title },
+        summary: resultSummary(module, attempt),
         scores,
         retake: { csrf: csrfToken(req), idempotencyKey: newKey() },
       });

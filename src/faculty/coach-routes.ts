@@ -14,6 +14,7 @@ import type { Request, Response } from 'express';
 import type { CourseRecord, UserRecord } from '../courses/launch-records';
 import type { ObservationInstrument } from './observation-instrument';
 import { cellLabel } from './course-overview';
+import { messagesByField, type FieldError } from '../web/form-errors';
 
 const params = z.object({ userId: z.string().regex(/^[a-f0-9]{24}$/) });
 const observationBody = z.object({
@@ -81,7 +82,8 @@ export function coachRoutes(deps: {
     return { course, user };
   }
 
-  async function renderObserve(req: Request, res: Response, status: number, values: Record<string, string>, error?: string) {
+  async function renderObserve(req: Request, res: Response, status: number, values: Record<string, string>, errors: FieldError[] = []) {
+    const messages = messagesByField(errors);
     const { user } = await coachOf(req);
     const framework = await deps.competencies.loadFramework();
     const names = new Map(framework.domains.flatMap((d) => d.competencies.map((c) => [c.id, c.name] as const)));
@@ -92,7 +94,14 @@ export function coachRoutes(deps: {
       name: user.name,
       action: `/course/coaches/${user.id}/observations`,
       back: `/course/coaches/${user.id}`,
-      error,
+      errors,
+      fieldError: {
+        observedOn: messages.get('observedOn'),
+        setting: messages.get('setting-live'),
+        duration: messages.get('duration'),
+        narrative: messages.get('narrative'),
+        levels: messages.get(`o-${deps.instrument.competencies[0]?.id ?? ''}-none`),
+      },
       instrument: { title: deps.instrument.title, version: deps.instrument.version },
       values: {
         observedOn: values.observedOn ?? new Date().toISOString().slice(0, 10),
@@ -139,12 +148,26 @@ export function coachRoutes(deps: {
       const values: Record<string, string> = {};
       for (const [k, v] of Object.entries(body)) if (typeof v === 'string') values[k] = v;
       const parsed = observationBody.safeParse(body);
-      if (!parsed.success) return renderObserve(req, res, 400, values, parsed.error.issues[0]?.message ?? 'Check the form.');
+      const fieldOf: Record<string, string> = {
+        observedOn: 'observedOn',
+        setting: 'setting-live',
+        duration: 'duration',
+        narrative: 'narrative',
+      };
+      const errors: FieldError[] = parsed.success
+        ? []
+        : parsed.error.issues.map((i) => ({ field: fieldOf[String(i.path[0])] ?? 'observedOn', message: i.message }));
       const ratings = deps.instrument.competencies.flatMap((c) => {
         const level = z.enum(['novice', 'developing', 'proficient', 'expert']).safeParse(body[`level-${c.id}`]);
         return level.success ? [{ competencyId: c.id, level: level.data }] : [];
       });
-      if (ratings.length === 0) return renderObserve(req, res, 400, values, 'Rate at least one competency you observed.');
+      if (ratings.length === 0)
+        errors.push({
+          field: `o-${deps.instrument.competencies[0]?.id ?? ''}-none`,
+          message: 'Rate at least one competency you observed.',
+        });
+      // Every problem at once, the entries kept; nothing is recorded.
+      if (!parsed.success || errors.length > 0) return renderObserve(req, res, 400, values, errors);
       await deps.assessment.recordObservation({
         userId: user.id,
         courseId: course.id,

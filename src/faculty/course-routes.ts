@@ -26,6 +26,7 @@ import { PlatformRequestError, ScopeNotGrantedError, scopes } from '../lti/platf
 import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
+import { messagesByField, type FieldError } from '../web/form-errors';
 import { csrfToken, requireLaunch, verifyCsrf, type LaunchSession } from '../web/session';
 
 const dateText = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : undefined);
@@ -402,29 +403,48 @@ export function courseRoutes(deps: {
     }),
   );
 
+  /** The assignments form: stored choices, or after a refusal what the instructor entered, with the messages. */
+  async function renderAssignments(
+    req: Request,
+    res: Response,
+    status: number,
+    entered?: { values: Record<string, string>; errors: FieldError[] },
+  ): Promise<void> {
+    const launch = req.session.launch!;
+    const course = await courseOf(launch.courseId);
+    const [links, stored] = await Promise.all([deps.records.listModuleLinks(course.id), deps.assignments.find(course.id)]);
+    const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
+    const assigned = effectiveAssignments(
+      deps.catalog.list().map((m) => m.id),
+      linked,
+      stored,
+    );
+    const messages = messagesByField(entered?.errors ?? []);
+    res.status(status).render('faculty/assignments', {
+      pageTitle: `Assign modules · ${course.title}`,
+      ...pageContext(launch),
+      csrf: csrfToken(req),
+      errors: entered?.errors ?? [],
+      modules: deps.catalog.list().map((m) => {
+        const a = assigned.find((x) => x.moduleId === m.id)!;
+        const required = entered ? entered.values[`assign-${m.id}`] !== 'optional' : a.required;
+        return {
+          id: m.id,
+          title: m.title,
+          required,
+          linked: linked.has(m.id),
+          due: entered ? (entered.values[`due-${m.id}`] ?? '') : (dateText(a.dueAt) ?? ''),
+          assignError: messages.get(`assign-${m.id}`),
+          dueError: messages.get(`due-${m.id}`),
+        };
+      }),
+    });
+  }
+
   router.get(
     '/course/assignments',
     ...manage,
-    asyncHandler(async (req, res) => {
-      const launch = req.session.launch!;
-      const course = await courseOf(launch.courseId);
-      const [links, stored] = await Promise.all([deps.records.listModuleLinks(course.id), deps.assignments.find(course.id)]);
-      const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
-      const assigned = effectiveAssignments(
-        deps.catalog.list().map((m) => m.id),
-        linked,
-        stored,
-      );
-      res.render('faculty/assignments', {
-        pageTitle: `Assign modules · ${course.title}`,
-        ...pageContext(launch),
-        csrf: csrfToken(req),
-        modules: deps.catalog.list().map((m) => {
-          const a = assigned.find((x) => x.moduleId === m.id)!;
-          return { id: m.id, title: m.title, required: a.required, linked: linked.has(m.id), due: dateText(a.dueAt) ?? '' };
-        }),
-      });
-    }),
+    asyncHandler(async (req, res) => renderAssignments(req, res, 200)),
   );
 
   router.post(
@@ -434,19 +454,24 @@ export function courseRoutes(deps: {
     asyncHandler(async (req, res) => {
       const course = await courseOf(req.session.launch!.courseId);
       const body = (req.body ?? {}) as Record<string, unknown>;
+      const values: Record<string, string> = {};
+      for (const [k, v] of Object.entries(body)) if (typeof v === 'string') values[k] = v;
       const modules: ModuleAssignment[] = [];
+      const errors: FieldError[] = [];
       for (const m of deps.catalog.list()) {
         const required = z.enum(['required', 'optional']).safeParse(body[`assign-${m.id}`]);
-        if (!required.success) throw new BadRequestError(`Choose required or optional for ${m.id}.`);
+        if (!required.success) errors.push({ field: `assign-${m.id}`, message: `Choose required or optional for ${m.id}.` });
         const due = z
           .union([z.literal(''), z.string().regex(/^\d{4}-\d{2}-\d{2}$/)])
           .optional()
           .safeParse(body[`due-${m.id}`]);
-        if (!due.success) throw new BadRequestError(`The due date of ${m.id} is not a date (YYYY-MM-DD).`);
-        const dueAt = due.data ? new Date(`${due.data}T23:59:59Z`) : undefined;
-        if (dueAt && Number.isNaN(dueAt.getTime())) throw new BadRequestError(`The due date of ${m.id} is not a date.`);
-        modules.push({ moduleId: m.id, required: required.data === 'required', dueAt });
+        const dueAt = due.success && due.data ? new Date(`${due.data}T23:59:59Z`) : undefined;
+        if (!due.success || (dueAt && Number.isNaN(dueAt.getTime())))
+          errors.push({ field: `due-${m.id}`, message: `The due date of ${m.id} is not a date: write it as YYYY-MM-DD, e.g. 2026-12-31.` });
+        else if (required.success) modules.push({ moduleId: m.id, required: required.data === 'required', dueAt });
       }
+      // Nothing is saved unless every row is right; the form comes back with the entries kept.
+      if (errors.length > 0) return renderAssignments(req, res, 400, { values, errors });
       await deps.assignments.save(course.id, modules, req.session.launch!.userId, new Date());
       const summary = modules.filter((m) => m.required).map((m) => `${m.moduleId}${m.dueAt ? ` due ${dateText(m.dueAt)}` : ''}`);
       await auditFaculty(req, 'faculty.assignments', course, `required: ${summary.join(', ') || 'none'}`);

@@ -7,6 +7,7 @@ import type { LaunchRecords } from '../courses/launch-records';
 import { rubricLevels, type RubricLevel } from '../curriculum/content-schema';
 import { AppError, NotFoundError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
+import type { FieldError } from '../web/form-errors';
 import { pageContext } from '../web/page-context';
 import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
 
@@ -84,7 +85,7 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
     req: Request,
     res: Response,
     r: CourseReflection,
-    form: { status: number; error?: string; values?: Record<string, string>; saved?: boolean },
+    form: { status: number; error?: FieldError; values?: Record<string, string>; saved?: boolean },
   ): Promise<void> {
     const launch = req.session.launch!;
     const viewer = { userId: launch.userId, courseId: launch.courseId! };
@@ -110,6 +111,7 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
         label: label[level],
         anchor: c.anchors[level],
         inputId: `c-${c.id}-${level}`,
+        invalid: form.error?.field === `c-${c.id}-${rubricLevels[0]}`,
         checked: (values[`${criterionPrefix}${c.id}`] ?? mine?.criteria.find((x) => x.criterionId === c.id)?.level) === level,
       })),
     }));
@@ -118,7 +120,9 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
       ...pageContext(launch),
       csrf: csrfToken(req),
       action: `/course/reflections/${r.attemptId}/${r.itemId}`,
-      error: form.error,
+      error: form.error?.message,
+      errors: form.error ? [form.error] : [],
+      errorField: form.error?.field,
       saved: form.saved,
       learner: learners.find((l) => l.id === r.userId)?.name ?? 'A coach',
       r: { moduleTitle: r.moduleTitle, itemId: r.itemId, prompt: r.prompt, text: r.text, mixedResponseRule: r.mixedResponseRule },
@@ -217,19 +221,20 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
       const body = (req.body ?? {}) as Record<string, unknown>;
       const values: Record<string, string> = {};
       for (const [k, v] of Object.entries(body)) if (typeof v === 'string') values[k] = v;
-      const fail = (message: string) => renderRating(req, res, reflection, { status: 400, error: message, values });
+      const fail = (message: string, field: string) =>
+        renderRating(req, res, reflection, { status: 400, error: { field, message }, values });
 
       const criteria = reflection.rubric.criteria ?? [];
       const rated: RatingInput['criteria'] = [];
       for (const c of criteria) {
         const level = levelField.safeParse(body[`${criterionPrefix}${c.id}`]);
-        if (!level.success) return fail(`Rate the criterion "${c.name}".`);
+        if (!level.success) return fail(`Rate the criterion "${c.name}".`, `c-${c.id}-${rubricLevels[0]}`);
         rated.push({ criterionId: c.id, level: level.data });
       }
       const level = criteria.length === 0 ? levelField.safeParse(body.level) : undefined;
-      if (level && !level.success) return fail('Choose a rubric level.');
+      if (level && !level.success) return fail('Choose a rubric level.', `lvl-${rubricLevels[0]}`);
       const comment = commentField.safeParse(body.comment);
-      if (!comment.success) return fail(comment.error.issues[0]?.message ?? 'Write a comment for the coach.');
+      if (!comment.success) return fail(comment.error.issues[0]?.message ?? 'Write a comment for the coach.', 'rate-comment');
       try {
         await deps.assessment.rateReflection({ userId: launch.userId, courseId: launch.courseId }, p.data.attemptId, p.data.itemId, {
           criteria: rated,
@@ -239,7 +244,11 @@ export function reflectionRoutes(deps: { assessment: AssessmentService; records:
       } catch (error) {
         // A refusal the rater can act on is shown on the same page; anything else goes to the error handler.
         if (error instanceof AppError && error.status >= 400 && error.status < 500 && !(error instanceof NotFoundError))
-          return renderRating(req, res, reflection, { status: error.status, error: error.message, values });
+          return renderRating(req, res, reflection, {
+            status: error.status,
+            error: { field: criteria[0] ? `c-${criteria[0].id}-${rubricLevels[0]}` : 'rate-comment', message: error.message },
+            values,
+          });
         throw error;
       }
       await deps.audit.record({

@@ -1,8 +1,9 @@
-import express, { Router } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Catalog } from '../curriculum/catalog';
 import { BadRequestError, ForbiddenError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
+import { pageContext } from '../web/page-context';
 import { csrfToken, requireLaunch, verifyCsrf } from '../web/session';
 import { canOfferModules, moduleContentItem, signDeepLinkingResponse, type DeepLinkingOffer } from './deep-linking';
 import type { LtiProvider } from './ltijs-adapter';
@@ -54,16 +55,24 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
       });
       return;
     }
-    res.render('lti/deep-linking', {
+    renderChoice(req, res, 200, launch.deepLinking.acceptMultiple, [], undefined);
+  });
+
+  /** The module list; after a refusal, again with the message beside it and the ticks kept. */
+  function renderChoice(req: Request, res: Response, status: number, multiple: boolean, ticked: readonly string[], error?: string): void {
+    const launch = req.session.launch!;
+    const modules = deps.catalog.list();
+    res.status(status).render('lti/deep-linking', {
       pageTitle: 'Add CoachLTI modules',
-      user: { name: launch.userName },
-      course: { title: launch.courseTitle },
+      ...pageContext(launch),
       roleLabel: 'Faculty',
-      modules: deps.catalog.list(),
-      multiple: launch.deepLinking.acceptMultiple,
+      modules: modules.map((m) => ({ ...m, checked: ticked.includes(m.id) })),
+      multiple,
+      error,
+      errors: error && modules[0] ? [{ field: `m-${modules[0].id}`, message: error }] : [],
       csrf: csrfToken(req),
     });
-  });
+  }
 
   router.post(
     '/deep-linking',
@@ -81,10 +90,15 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
       const supported = canOfferModules(offer);
       if (action === 'add' && !supported) throw new BadRequestError(unsupportedMessage(offer));
       const chosen = action === 'cancel' ? [] : modules.map((id) => deps.catalog.get(id));
-      if (chosen.some((m) => m === undefined)) throw new BadRequestError('Unknown module selected.');
-      if (action === 'add' && chosen.length === 0) throw new BadRequestError('Select at least one module, or choose Cancel.');
-      if (!settings.acceptMultiple && chosen.length > 1)
-        throw new BadRequestError('Your LMS accepts one module at a time here. Select one.');
+      const refusal = chosen.some((m) => m === undefined)
+        ? 'Unknown module selected.'
+        : action === 'add' && chosen.length === 0
+          ? 'Select at least one module, or choose Cancel.'
+          : !settings.acceptMultiple && chosen.length > 1
+            ? 'Your LMS accepts one module at a time here. Select one.'
+            : undefined;
+      // Nothing is signed or sent: the same list comes back with the message and the ticks kept.
+      if (refusal) return renderChoice(req, res, 400, settings.acceptMultiple, modules, refusal);
       const signing = await deps.provider.signingKey(launch.issuer, launch.clientId);
       if (!signing) throw new ForbiddenError('This LMS is no longer registered with CoachLTI.');
       const items = chosen.flatMap((m) => (m ? [moduleContentItem(m, deps.urls.launch, offer)] : []));

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
 import { AppError } from '../shared/errors';
+import { pageContext } from './page-context';
 
 /** Wants JSON: API routes, or a client that prefers JSON over HTML. Everything else gets a page. */
 export function wantsJson(req: Request): boolean {
@@ -112,6 +113,8 @@ export const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next
   if (wantsJson(req)) {
     res.json({ error: { code: view.code, message: view.message, ...(view.details ? { details: view.details } : {}) } });
   } else {
-    res.render('error', { ...view, pageTitle: view.title });
+    // The header keeps who is signed in, as on every other page of the launch.
+    const launch = req.session?.launch;
+    res.render('error', { ...(launch ? pageContext(launch) : {}), ...view, pageTitle: view.title });
   }
 };

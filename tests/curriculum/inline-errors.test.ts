@@ -1,3 +1,4 @@
+import { formOf } from '../../src/curriculum/presentation';
 import { Browser, decodeHtml, parseForms, type HtmlForm, type PageResponse } from '../support/browser';
 import { hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
@@ -50,7 +51,7 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     expect(html).toContain('<h1 id="section-title">');
     expect(html).toMatch(/<div class="error-summary" role="alert"[^>]*>[\s\S]*Choose an answer before submitting\./);
     const anchor = /items\/(M\d{2}\.Q\d+)/.exec(form.action)![1]!.replace('.', '-');
-    const firstOption = `${anchor}-${form.choices.selected![0]}`;
+    const firstOption = `item-${anchor}-${form.choices.selected![0]}`;
     expect(html).toContain(`href="#${firstOption}"`);
     expect(itemHtml(html, `item-${anchor}`)).toMatch(/<fieldset aria-invalid="true" aria-describedby="item-[^"]+-error"/);
     expect(html).toContain(who.name);
@@ -113,13 +114,17 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     const { page, form } = formWith(pages, (f) => {
       const itemId = /items\/(M\d{2}\.Q\d+)/.exec(f.action)?.[1];
       const item = module.items.find((i) => i.id === itemId);
-      return item?.kind === 'mcq' && !item.multiple && !item.variants?.length;
+      return item?.kind === 'mcq' && !item.multiple;
     });
     const itemId = /items\/(M\d{2}\.Q\d+)/.exec(form.action)![1]!;
     const item = module.items.find((i) => i.id === itemId)!;
     if (item.kind !== 'mcq') throw new Error('not an mcq');
-    const wrong = item.options.find((o) => !o.correct)!;
-    const key = item.options.find((o) => o.correct)!;
+    // The form this attempt serves (the original or a variant), with its own key.
+    const open = (await server.connection.db!.collection('attempts').findOne({ moduleId: 'M04' }))!;
+    const served = (open.forms as { itemId: string; variantId: string | null }[]).find((f) => f.itemId === itemId)?.variantId;
+    const options = formOf(item, served ?? undefined).options;
+    const wrong = options.find((o) => !o.correct)!;
+    const key = options.find((o) => o.correct)!;
     expect((await browser.post(form.action, { ...form.fields, selected: wrong.id })).status).toBe(303);
     const after = await browser.get(page.url);
     const block = itemHtml(after.text, `item-${itemId.replace('.', '-')}`);
@@ -135,10 +140,12 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     const summary = /(\d+) of (\d+) questions answered correctly/.exec(result.text)!;
     expect(Number(summary[2])).toBe(mcqs);
     expect(Number(summary[1])).toBeLessThan(mcqs);
-    const rows = [...result.text.matchAll(/<li class="(right|wrong|pending)">/g)].map((m) => m[1]);
+    const rows = [...result.text.matchAll(/<li class="(right|wrong|pending|rated)">/g)].map((m) => m[1]);
     expect(rows).toHaveLength(module.items.length);
     expect(rows.filter((r) => r === 'wrong').length).toBe(mcqs - Number(summary[1]));
-    expect(result.text).toMatch(new RegExp(`href="/modules/M04/attempts/${String(attempt._id)}/sections/\\d+#item-${itemId.replace('.', '-')}"`));
+    expect(result.text).toMatch(
+      new RegExp(`href="/modules/M04/attempts/${String(attempt._id)}/sections/\\d+#item-${itemId.replace('.', '-')}"`),
+    );
   });
 
   test('when "Add selected" is sent with nothing ticked, then the module list comes back with an inline error and the selection can still be sent', async () => {
