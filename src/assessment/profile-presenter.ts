@@ -1,4 +1,5 @@
 import type { Framework } from '../competencies/framework';
+import { formatDateTime, formatLevel, formatScore, scoreOutOf100 } from '../shared/format';
 import type { CompetencyScore } from './scoring';
 
 /** One stored snapshot, as the history needs it. */
@@ -7,7 +8,6 @@ export interface HistoryPoint {
   scores: readonly CompetencyScore[];
 }
 
-const levelText: Record<string, string> = { novice: 'Novice', developing: 'Developing', proficient: 'Proficient', expert: 'Expert' };
 
 export interface ProfileRow {
   id: string;
@@ -50,7 +50,8 @@ type SvgElement =
   | {
       kind: 'row';
       y: number;
-      label: string;
+      /** The competency's id and full name, wrapped onto as many lines as it needs (never cut). */
+      lines: { text: string; dy: number }[];
       barWidth: number;
       barX: number;
       scoreLabel: string;
@@ -83,7 +84,7 @@ function selfText(s: CompetencyScore): string | undefined {
       : a.gapLevels === 0
         ? 'same as faculty'
         : `${Math.abs(a.gapLevels).toFixed(1)} level${Math.abs(a.gapLevels) === 1 ? '' : 's'} ${a.gapLevels > 0 ? 'above' : 'below'} faculty`;
-  return `Your self-rating ${Math.round(a.selfScore)} / 100 · ${gap}`;
+  return `Your self-rating ${scoreOutOf100(a.selfScore)} · ${gap}`;
 }
 
 const scoreTextOf = (s: CompetencyScore | undefined): string =>
@@ -91,7 +92,7 @@ const scoreTextOf = (s: CompetencyScore | undefined): string =>
     ? 'not assessed yet'
     : s.score === undefined
       ? `Insufficient evidence: ${s.missing ?? 'more evidence needed'}`
-      : `${s.score.toFixed(1)} / 100`;
+      : scoreOutOf100(s.score);
 
 /** Each competency's changes over time, as a table and a small line chart (values written beside the points). */
 export function presentHistory(framework: Framework, history: readonly HistoryPoint[]): CompetencyHistoryView[] {
@@ -101,7 +102,7 @@ export function presentHistory(framework: Framework, history: readonly HistoryPo
     for (const h of history) {
       const s = h.scores.find((x) => x.competencyId === c.id);
       if (!s) continue;
-      const text = s.score === undefined ? 'Insufficient evidence' : `${s.score.toFixed(1)} · ${levelText[s.level ?? ''] ?? s.level}`;
+      const text = s.score === undefined ? 'Insufficient evidence' : `${formatScore(s.score)} · ${formatLevel(s.level ?? '')}`;
       if (points[points.length - 1]?.text === text) continue;
       points.push({ at: h.computedAt, score: s.score, text });
     }
@@ -112,12 +113,12 @@ export function presentHistory(framework: Framework, history: readonly HistoryPo
     const dots = points.flatMap((p, i) =>
       p.score === undefined
         ? []
-        : [{ x: Math.round(20 + i * step), y: Math.round(height - 10 - (p.score / 100) * (height - 25)), label: `${Math.round(p.score)}` }],
+        : [{ x: Math.round(20 + i * step), y: Math.round(height - 10 - (p.score / 100) * (height - 25)), label: formatScore(p.score) }],
     );
     out.push({
       id: c.id,
       name: c.name,
-      points: points.map((p) => ({ at: p.at.toISOString(), atText: p.at.toISOString().slice(0, 16).replace('T', ' '), text: p.text })),
+      points: points.map((p) => ({ at: p.at.toISOString(), atText: formatDateTime(p.at), text: p.text })),
       svg:
         dots.length === 0
           ? undefined
@@ -125,13 +126,30 @@ export function presentHistory(framework: Framework, history: readonly HistoryPo
               width,
               height,
               title: `${c.id} ${c.name}: change over time`,
-              desc: points.map((p) => `${p.at.toISOString().slice(0, 16).replace('T', ' ')} UTC: ${p.text}`).join('; '),
+              desc: points.map((p) => `${formatDateTime(p.at)}: ${p.text}`).join('; '),
               path: dots.map((d, i) => `${i === 0 ? 'M' : 'L'}${d.x} ${d.y}`).join(' '),
               dots,
             },
     });
   }
   return out;
+}
+
+const labelChars = 44;
+const lineHeight = 15;
+
+/** Breaks text at spaces into lines of at most `max` characters (a longer single word gets its own line). */
+export function wrapWords(text: string, max: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > max) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.length > 0 ? lines : [''];
 }
 
 /**
@@ -156,7 +174,7 @@ export function presentProfile(
         domain: d.name,
         score: s?.score,
         scoreText: scoreTextOf(s),
-        level: s?.level ? (levelText[s.level] ?? s.level) : '—',
+        level: s?.level ? formatLevel(s.level) : '—',
         modules: s ? s.modules.join(', ') : '',
         pending: s?.pendingFacultyRating ?? false,
         insufficient: s !== undefined && s.score === undefined,
@@ -176,19 +194,21 @@ export function presentProfile(
     y += 22;
     elements.push({ kind: 'domain', y, text: d.name });
     for (const r of d.rows) {
+      const lines = wrapWords(`${r.id} ${r.name}`, labelChars);
       y += 26;
       elements.push({
         kind: 'row',
         y,
-        label: `${r.id} ${r.name.length > 44 ? `${r.name.slice(0, 42)}…` : r.name}`,
+        lines: lines.map((text, i) => ({ text, dy: i === 0 ? 0 : lineHeight })),
         barX: labelWidth,
         trackWidth,
         barWidth: r.score === undefined ? 0 : Math.max(2, Math.round((r.score / 100) * trackWidth)),
         scoreLabel:
-          r.score === undefined ? (r.insufficient ? 'insufficient evidence' : 'not assessed') : `${Math.round(r.score)} · ${r.level}`,
+          r.score === undefined ? (r.insufficient ? 'Insufficient evidence' : 'Not assessed') : `${formatScore(r.score)} · ${r.level}`,
         scoreX: labelWidth + trackWidth + 8,
         levelClass: r.score === undefined ? 'lvl-none' : `lvl-${byId.get(r.id)?.level ?? 'none'}`,
       });
+      y += (lines.length - 1) * lineHeight;
     }
   }
   return {

@@ -3,6 +3,7 @@ import { coachFromSession, type AssessmentService } from '../assessment/assessme
 import { presentProfile } from '../assessment/profile-presenter';
 import type { CompetencyRepository } from '../competencies/competency-repository';
 import { allCompetencies } from '../competencies/framework';
+import { formatDate, formatDateTime } from '../shared/format';
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { requireLaunch } from '../web/session';
@@ -18,7 +19,7 @@ const statusLabel = { not_started: 'Not started', in_progress: 'In progress', co
 function presentFeedbackView(f: CoachFeedback) {
   return {
     summary: f.summary,
-    items: f.items.map((i) => ({ ...i, at: i.at.toISOString().slice(0, 10), isObservation: i.kind === 'observation' })),
+    items: f.items.map((i) => ({ ...i, at: formatDate(i.at), atIso: i.at.toISOString(), isObservation: i.kind === 'observation' })),
   };
 }
 
@@ -95,7 +96,7 @@ export function trainingRoutes(deps: {
         profile: presentProfile(framework, snapshot?.scores ?? [], history),
         feedback:
           deps.feedback && coach.courseId ? presentFeedbackView(await deps.feedback.visit(coach.userId, coach.courseId)) : undefined,
-        computedAt: snapshot?.computedAt.toISOString(),
+        computedAt: snapshot ? { iso: snapshot.computedAt.toISOString(), text: formatDateTime(snapshot.computedAt) } : undefined,
       });
     }),
   );

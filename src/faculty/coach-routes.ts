@@ -15,6 +15,7 @@ import type { CourseRecord, UserRecord } from '../courses/launch-records';
 import type { ObservationInstrument } from './observation-instrument';
 import { cellLabel } from './course-overview';
 import { messagesByField, type FieldError } from '../web/form-errors';
+import { formatScore } from '../shared/format';
 
 const params = z.object({ userId: z.string().regex(/^[a-f0-9]{24}$/) });
 const observationBody = z.object({
@@ -245,7 +246,7 @@ export function coachRoutes(deps: {
             .filter((h) => h.s)
             .map((h) => ({
               at: when(h.at),
-              text: h.s!.status === 'scored' && h.s!.level ? `${levelText[h.s!.level]} ${h.s!.score?.toFixed(0)}` : cellLabel.insufficient,
+              text: h.s!.status === 'scored' && h.s!.level ? `${levelText[h.s!.level]} ${h.s!.score === undefined ? '' : formatScore(h.s!.score)}` : cellLabel.insufficient,
             }))
             .filter((h, i, all) => i === 0 || all[i - 1]!.text !== h.text);
           return {
@@ -254,7 +255,7 @@ export function coachRoutes(deps: {
             domain: d.name,
             state,
             label: cellLabel[state],
-            score: s?.score?.toFixed(0),
+            score: s?.score === undefined ? undefined : formatScore(s.score),
             note: s?.missing ?? s?.levelCap,
             evidence: s
               ? `${s.evidence.primaryItems} primary item(s), ${s.evidence.secondaryItems} secondary, ${s.evidence.ratedPerformances} faculty-rated reflection(s)${s.evidence.pending ? `, ${s.evidence.pending} awaiting rating` : ''}; kinds: ${s.evidence.kinds.join(', ') || 'none'}`

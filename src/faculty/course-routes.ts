@@ -27,6 +27,7 @@ import { BadRequestError, ForbiddenError, NotFoundError } from '../shared/errors
 import { asyncHandler } from '../web/async-handler';
 import { pageContext } from '../web/page-context';
 import { messagesByField, type FieldError } from '../web/form-errors';
+import { formatScore } from '../shared/format';
 import { csrfToken, requireLaunch, verifyCsrf, type LaunchSession } from '../web/session';
 
 const dateText = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : undefined);
@@ -113,8 +114,14 @@ function presentOverview(
       groups: framework.domains.map((d, i) => ({
         cells: r.cells
           .filter((c) => d.competencies.some((k) => k.id === c.competencyId))
-          .map((c) => ({ id: c.competencyId, state: c.state, label: c.label, score: c.score?.toFixed(0), note: c.note })),
-        summary: r.domains[i]!,
+          .map((c) => ({
+            id: c.competencyId,
+            state: c.state,
+            label: c.label,
+            score: c.score === undefined ? undefined : formatScore(c.score),
+            note: c.note,
+          })),
+        summary: { ...r.domains[i]!, mean: r.domains[i]!.mean === undefined ? undefined : formatScore(r.domains[i]!.mean!) },
       })),
     })),
   };

@@ -2,6 +2,7 @@ import type { Catalog } from '../curriculum/catalog';
 import type { LaunchRecords } from '../courses/launch-records';
 import type { PlatformRegistry } from '../lti/platform-registry';
 import type { CompetencyScoresChanged } from '../shared/events';
+import { formatScore } from '../shared/format';
 import type { Logger } from '../shared/logger';
 import type { CourseGradingSettings } from './course-settings';
 import type { EnqueueInput, Outbox } from './outbox';
@@ -75,7 +76,7 @@ export function createPassbackService(deps: {
             scoreGiven: m.score,
             activityProgress: 'Completed',
             gradingProgress: m.pendingFacultyRating ? 'PendingManual' : 'FullyGraded',
-            comment: `Module ${m.moduleId} · ${Math.round(m.score)}/100`,
+            comment: `Module ${m.moduleId} · ${formatScore(m.score)}/100`,
             timestamp,
           },
         });

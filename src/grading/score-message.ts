@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatLevel, formatScore } from '../shared/format';
 
 /**
  * What goes over the wire to AGS and what its answer means. Pure functions.
@@ -116,11 +117,11 @@ export function backoffMs(attempt: number, baseMs: number, maxMs: number, random
 }
 
 export function levelLabel(level: string): string {
-  return level.charAt(0).toUpperCase() + level.slice(1);
+  return formatLevel(level);
 }
 
 export function competencyComment(score: number, level: string, modules: number): string {
-  return `${levelLabel(level)} · ${Math.round(score)}/100 · from ${modules} module${modules === 1 ? '' : 's'}`;
+  return `${levelLabel(level)} · ${formatScore(score)}/100 · from ${modules} module${modules === 1 ? '' : 's'}`;
 }
 
 /** What the scoring engine reports for one competency (see src/assessment/scoring.ts). */

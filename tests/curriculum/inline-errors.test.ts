@@ -198,4 +198,15 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     expect(res.text).toMatch(/id="duration"[^>]*value="25"/);
     expect(await server.connection.db!.collection('observations').countDocuments()).toBe(before);
   });
+
+  test('when the coach opens the profile after finishing a module, then times read as dates, not raw ISO, and the tables scroll inside a wrapper', async () => {
+    const browser = new Browser();
+    const landing = await launch(server, browser, launchInput('moodle', 'coach2', { custom: { module_id: 'M08' } }, 1));
+    await hurry(browser, landing);
+    const profile = await browser.get(new URL('/profile', landing.url).toString());
+    expect(profile.status).toBe(200);
+    expect(profile.text).toMatch(/\(updated <time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC<\/time>\)/);
+    expect(profile.text).not.toMatch(/>\d{4}-\d\d-\d\dT/);
+    expect(profile.text).toMatch(/<div class="table-scroll" role="region" aria-label="[^"]+" tabindex="0">\s*<table>/);
+  });
 });
