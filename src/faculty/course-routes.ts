@@ -352,27 +352,34 @@ export function courseRoutes(deps: {
     }),
   );
 
+  /** The confirmation page; after a refusal, again with the message and the columns unticked as sent. */
+  async function renderRemove(req: Request, res: Response, status: number, ids: readonly string[] | undefined, error?: string) {
+    const launch = req.session.launch!;
+    const course = await courseOf(launch.courseId);
+    const [disabled, known, framework] = await Promise.all([
+      deps.settings.disabledCompetencies(course.id),
+      deps.lineItems.known(course.id),
+      deps.competencies.loadFramework(),
+    ]);
+    const names = new Map(allCompetencies(framework).map((c) => [c.id, c.name]));
+    const shown = (ids ?? [...disabled]).filter((id) => disabled.has(id) && known.has(id));
+    res.status(status).render('faculty/remove-columns', {
+      pageTitle: 'Remove gradebook columns?',
+      ...pageContext(launch),
+      csrf: csrfToken(req),
+      error,
+      errors: error && shown[0] ? [{ field: `remove-${shown[0]}`, message: error }] : [],
+      columns: shown.map((id) => ({ id, name: names.get(id) ?? id, checked: !error })),
+    });
+  }
+
   router.get(
     '/course/columns/remove',
     ...manage,
     asyncHandler(async (req, res) => {
-      const launch = req.session.launch!;
-      const course = await courseOf(launch.courseId);
       const asked = z.union([competencyId, z.array(competencyId)]).safeParse(req.query.ids);
       if (!asked.success) throw new BadRequestError('Choose the columns to remove.');
-      const ids = Array.isArray(asked.data) ? asked.data : [asked.data];
-      const [disabled, known, framework] = await Promise.all([
-        deps.settings.disabledCompetencies(course.id),
-        deps.lineItems.known(course.id),
-        deps.competencies.loadFramework(),
-      ]);
-      const names = new Map(allCompetencies(framework).map((c) => [c.id, c.name]));
-      res.render('faculty/remove-columns', {
-        pageTitle: 'Remove gradebook columns?',
-        ...pageContext(launch),
-        csrf: csrfToken(req),
-        columns: ids.filter((id) => disabled.has(id) && known.has(id)).map((id) => ({ id, name: names.get(id) ?? id })),
-      });
+      await renderRemove(req, res, 200, Array.isArray(asked.data) ? asked.data : [asked.data]);
     }),
   );
 
@@ -384,7 +391,8 @@ export function courseRoutes(deps: {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
       const parsed = removeBody.safeParse(req.body);
-      if (!parsed.success) throw new BadRequestError('Choose the columns to remove.');
+      // Nothing ticked: the same page, with the message; nothing is removed.
+      if (!parsed.success) return renderRemove(req, res, 400, undefined, 'Choose at least one column to remove, or keep the columns.');
       const disabled = await deps.settings.disabledCompetencies(course.id);
       // Only columns that are switched off can be removed.
       const ids = parsed.data.remove.filter((id) => disabled.has(id));

@@ -209,4 +209,16 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     expect(profile.text).not.toMatch(/>\d{4}-\d\d-\d\dT/);
     expect(profile.text).toMatch(/<div class="table-scroll" role="region" aria-label="[^"]+" tabindex="0">\s*<table>/);
   });
+
+  test('when a request is refused on the error page (a form without its key), then the header still shows who is signed in', async () => {
+    const browser = new Browser();
+    const who = seedIds('moodle', 'coach2');
+    const landing = await launch(server, browser, launchInput('moodle', 'coach2', { custom: { module_id: 'M09' } }));
+    const start = parseForms(landing.text, landing.url).find((f) => f.action.endsWith('/attempts'))!;
+    const res = await browser.post(start.action, { _csrf: start.fields._csrf! });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('the form is missing its key; reload the page');
+    expect(decodeHtml(res.text)).toContain(`<span class="who">${who.name}`);
+    expect(await server.connection.db!.collection('attempts').countDocuments({ moduleId: 'M09' })).toBe(0);
+  });
 });

@@ -169,6 +169,12 @@ describe('passback integrity', () => {
     expect(confirm.text).toContain('Remove these columns from the LMS gradebook?');
     expect((await columns()).some((c) => c.resourceId === 'C2.4')).toBe(true);
     const removeForm = parseForms(confirm.text, confirm.url).find((f) => f.action.endsWith('/course/columns/remove'))!;
+    // Nothing ticked: the same page answers inline (400) and nothing is removed.
+    const none = await faculty.post(removeForm.action, removeForm.fields);
+    expect(none.status).toBe(400);
+    expect(none.text).toMatch(/role="alert"[\s\S]*<a href="#remove-C2\.4">Choose at least one column to remove, or keep the columns\.<\/a>/);
+    expect(none.text).toMatch(/<fieldset aria-invalid="true" aria-describedby="remove-error">/);
+    expect((await columns()).some((c) => c.resourceId === 'C2.4')).toBe(true);
     const done = await faculty.follow(await faculty.post(removeForm.action, { ...removeForm.fields, remove: 'C2.4' }));
     expect(done.text).toContain('Removed 1 column from the gradebook.');
     expect((await columns()).some((c) => c.resourceId === 'C2.4')).toBe(false);
