@@ -76,7 +76,9 @@ describe('competency profile', () => {
 
   test('when a competency name is long, then the chart label wraps onto more lines and keeps every word', () => {
     const long = 'Developing and sustaining a trusting, psychologically safe coaching relationship across transitions';
-    const wide: Framework = { domains: [{ ...framework.domains[0]!, competencies: [{ id: 'C2.3', uuid: 'c23', name: long, summary: '' }] }] };
+    const wide: Framework = {
+      domains: [{ ...framework.domains[0]!, competencies: [{ id: 'C2.3', uuid: 'c23', name: long, summary: '' }] }],
+    };
     const view = presentProfile(wide, [scored(72, 'proficient')]);
     const bar = view.svg.elements.find((e) => e.kind === 'row');
     const lines = bar && bar.kind === 'row' ? bar.lines : [];

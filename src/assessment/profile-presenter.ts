@@ -8,7 +8,6 @@ export interface HistoryPoint {
   scores: readonly CompetencyScore[];
 }
 
-
 export interface ProfileRow {
   id: string;
   name: string;

@@ -246,7 +246,10 @@ export function coachRoutes(deps: {
             .filter((h) => h.s)
             .map((h) => ({
               at: when(h.at),
-              text: h.s!.status === 'scored' && h.s!.level ? `${levelText[h.s!.level]} ${h.s!.score === undefined ? '' : formatScore(h.s!.score)}` : cellLabel.insufficient,
+              text:
+                h.s!.status === 'scored' && h.s!.level
+                  ? `${levelText[h.s!.level]} ${h.s!.score === undefined ? '' : formatScore(h.s!.score)}`
+                  : cellLabel.insufficient,
             }))
             .filter((h, i, all) => i === 0 || all[i - 1]!.text !== h.text);
           return {

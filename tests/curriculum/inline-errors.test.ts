@@ -205,7 +205,9 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     await hurry(browser, landing);
     const profile = await browser.get(new URL('/profile', landing.url).toString());
     expect(profile.status).toBe(200);
-    expect(profile.text).toMatch(/\(updated <time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC<\/time>\)/);
+    expect(profile.text).toMatch(
+      /\(updated <time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC<\/time>\)/,
+    );
     expect(profile.text).not.toMatch(/>\d{4}-\d\d-\d\dT/);
     expect(profile.text).toMatch(/<div class="table-scroll" role="region" aria-label="[^"]+" tabindex="0">\s*<table>/);
   });

@@ -172,7 +172,9 @@ describe('passback integrity', () => {
     // Nothing ticked: the same page answers inline (400) and nothing is removed.
     const none = await faculty.post(removeForm.action, removeForm.fields);
     expect(none.status).toBe(400);
-    expect(none.text).toMatch(/role="alert"[\s\S]*<a href="#remove-C2\.4">Choose at least one column to remove, or keep the columns\.<\/a>/);
+    expect(none.text).toMatch(
+      /role="alert"[\s\S]*<a href="#remove-C2\.4">Choose at least one column to remove, or keep the columns\.<\/a>/,
+    );
     expect(none.text).toMatch(/<fieldset aria-invalid="true" aria-describedby="remove-error">/);
     expect((await columns()).some((c) => c.resourceId === 'C2.4')).toBe(true);
     const done = await faculty.follow(await faculty.post(removeForm.action, { ...removeForm.fields, remove: 'C2.4' }));
