@@ -18,7 +18,8 @@ const sectionParams = moduleParams.extend({
 });
 const itemParams = moduleParams.extend({ attemptId: z.string().regex(/^[a-f0-9]{24}$/), itemId: z.string().regex(/^M\d{2}\.[QR]\d+$/) });
 const attemptParams = moduleParams.extend({ attemptId: z.string().regex(/^[a-f0-9]{24}$/) });
-const startBody = z.object({ idempotencyKey: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'the form is missing its key; reload the page') });
+const missingKey = 'The form is missing its key: reload the page and try again.';
+const startBody = z.object({ idempotencyKey: z.string({ required_error: missingKey }).regex(/^[A-Za-z0-9_-]{16,64}$/, missingKey) });
 const mcqBody = z.object({
   selected: z
     .union([z.string(), z.array(z.string())])

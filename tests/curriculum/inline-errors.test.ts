@@ -219,7 +219,7 @@ describe('coach and faculty forms answer refusals inline, keeping what was typed
     const start = parseForms(landing.text, landing.url).find((f) => f.action.endsWith('/attempts'))!;
     const res = await browser.post(start.action, { _csrf: start.fields._csrf! });
     expect(res.status).toBe(400);
-    expect(res.text).toContain('the form is missing its key; reload the page');
+    expect(res.text).toContain('The form is missing its key: reload the page and try again.');
     expect(decodeHtml(res.text)).toContain(`<span class="who">${who.name}`);
     expect(await server.connection.db!.collection('attempts').countDocuments({ moduleId: 'M09' })).toBe(0);
   });
