@@ -15,7 +15,7 @@ import type { CourseRecord, UserRecord } from '../courses/launch-records';
 import type { ObservationInstrument } from './observation-instrument';
 import { cellLabel } from './course-overview';
 import { messagesByField, type FieldError } from '../web/form-errors';
-import { formatScore } from '../shared/format';
+import { formatDateTime, formatScore } from '../shared/format';
 
 const params = z.object({ userId: z.string().regex(/^[a-f0-9]{24}$/) });
 const observationBody = z.object({
@@ -37,7 +37,7 @@ const observationBody = z.object({
     .max(4000, 'Keep the feedback under 4,000 characters.'),
 });
 const levelText = { novice: 'Novice', developing: 'Developing', proficient: 'Proficient', expert: 'Expert' } as const;
-const when = (d: Date | undefined) => (d ? `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC` : undefined);
+const when = (d: Date | undefined) => (d ? formatDateTime(d) : undefined);
 const passbackLabel = {
   pending: 'Pending',
   sending: 'Sending',
