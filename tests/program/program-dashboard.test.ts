@@ -201,7 +201,7 @@ describe('program dashboard', () => {
     const browser = await adminBrowser(platformScope(platformA));
     const page = await browser.get(`${server.url}/admin/program?course=${course.a1.toHexString()}`);
     const funnel = /<table class="program" id="table-funnel">([\s\S]*?)<\/table>/.exec(page.text)![1]!;
-    expect(decodeHtml(funnel.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '))).toContain(`M01 ${m01.title} 6 5`);
+    expect(decodeHtml(funnel.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '))).toContain(`M01 ${m01.title} 7 6 5`);
     expect(rowText(page, 'data-item', mcqs[0]!.id)).toMatch(new RegExp(`^${mcqs[0]!.id} 0\\.80 `));
     expect(rowText(page, 'data-item', mcqs[1]!.id)).toContain('too easy (p > 0.9)');
     const modules = /<table class="program" id="table-modules">([\s\S]*?)<\/table>/.exec(page.text)![1]!;
