@@ -245,13 +245,7 @@ export function compareSections(first: LevelSections, second: LevelSections, lab
     spread: r.spread,
     insufficientEvidence: r.insufficientEvidence,
   });
-  const row = (
-    kind: ComparisonRow['kind'],
-    id: string,
-    name: string,
-    a: ComparisonSide,
-    b: ComparisonSide,
-  ): ComparisonRow => ({
+  const row = (kind: ComparisonRow['kind'], id: string, name: string, a: ComparisonSide, b: ComparisonSide): ComparisonRow => ({
     id,
     name,
     kind,
@@ -268,7 +262,9 @@ export function compareSections(first: LevelSections, second: LevelSections, lab
     secondCoaches: second.coachCount,
     rows: [
       ...first.domains.map((d, i) => row('domain', d.domainId, d.name, side(d), side(second.domains[i] as DomainRow))),
-      ...first.competencies.map((c, i) => row('competency', c.competencyId, c.name, side(c), side(second.competencies[i] as CompetencyRow))),
+      ...first.competencies.map((c, i) =>
+        row('competency', c.competencyId, c.name, side(c), side(second.competencies[i] as CompetencyRow)),
+      ),
     ],
   };
 }

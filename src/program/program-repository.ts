@@ -101,7 +101,9 @@ export function createProgramRepository(connection: Connection): ProgramReposito
     if (platforms) conditions.push(platforms);
     if (ids) conditions.push({ _id: { $in: ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id)) } });
     const docs = await collection('courses')
-      .find(conditions.length > 0 ? { $and: conditions } : {}, { projection: { title: 1, label: 1, issuer: 1, clientId: 1, createdAt: 1, lastLaunchAt: 1 } })
+      .find(conditions.length > 0 ? { $and: conditions } : {}, {
+        projection: { title: 1, label: 1, issuer: 1, clientId: 1, createdAt: 1, lastLaunchAt: 1 },
+      })
       .toArray();
     return docs
       .map((d) => ({

@@ -34,7 +34,10 @@ const day = z.preprocess(
   z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date written YYYY-MM-DD')
-    .refine((v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), 'is not a calendar date')
+    .refine(
+      (v) => !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v),
+      'is not a calendar date',
+    )
     .optional(),
 );
 
@@ -109,7 +112,8 @@ function queryString(q: ProgramQuery): string {
   for (const id of q.course) params.append('course', id);
   for (const key of ['activeFrom', 'activeTo'] as const) if (q[key]) params.append(key, q[key]);
   if (q.compare !== 'none') params.append('compare', q.compare);
-  if (q.compare === 'periods') for (const key of ['firstFrom', 'firstTo', 'secondFrom', 'secondTo'] as const) params.append(key, q[key] ?? '');
+  if (q.compare === 'periods')
+    for (const key of ['firstFrom', 'firstTo', 'secondFrom', 'secondTo'] as const) params.append(key, q[key] ?? '');
   if (q.compare === 'cohorts') for (const id of q.versus) params.append('versus', id);
   return params.toString();
 }
@@ -146,10 +150,7 @@ export function programRoutes(deps: ProgramDeps): Router {
           coachCount: report.coachCount,
           snapshots: latestInPeriod(await deps.programs.loadScoreHistory(actor.scope, ids, startOf(from), endOf(to))),
         });
-      const [first, second] = await Promise.all([
-        period(query.firstFrom!, query.firstTo!),
-        period(query.secondFrom!, query.secondTo!),
-      ]);
+      const [first, second] = await Promise.all([period(query.firstFrom!, query.firstTo!), period(query.secondFrom!, query.secondTo!)]);
       comparison = compareSections(first, second, {
         first: `${query.firstFrom} – ${query.firstTo}`,
         second: `${query.secondFrom} – ${query.secondTo}`,
@@ -253,7 +254,9 @@ export function programRoutes(deps: ProgramDeps): Router {
         res.status(503).render('admin/program-pdf-unavailable', {
           ...model,
           pageTitle: 'PDF unavailable',
-          reason: deps.pdf.executable ? 'Chromium could not print the report.' : 'No Chromium is installed on this server (set CHROMIUM_PATH).',
+          reason: deps.pdf.executable
+            ? 'Chromium could not print the report.'
+            : 'No Chromium is installed on this server (set CHROMIUM_PATH).',
         });
       }
     }),

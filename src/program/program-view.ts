@@ -43,7 +43,8 @@ export const chartGeometry = { width: 320, height: levelOrder.length * (barHeigh
 /** An accessible bar chart of a level distribution (its accessible name states every bar). */
 function levelChart(key: string, label: string, distribution: Aggregate<LevelDistribution>): CompetencyChart {
   const id = `chart-${key.replace('.', '-')}`;
-  if (distribution.kind === 'suppressed') return { id, titleId: `${id}-title`, title: `${label}: ${suppressedLabel}`, suppressed: true, bars: [] };
+  if (distribution.kind === 'suppressed')
+    return { id, titleId: `${id}-title`, title: `${label}: ${suppressedLabel}`, suppressed: true, bars: [] };
   const { counts, shares } = distribution.value;
   const bars = levelOrder.map((level, i) => ({
     label: levelLabels[level],
