@@ -90,7 +90,9 @@ function parseQuery(req: Request): ProgramQuery {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = String(issue.path[0] ?? '');
-    if (field === 'course' || field === 'versus' ? issue.code !== 'custom' : false) throw new NotFoundError(noCourse);
+    // A malformed course list reads as "no such course", as elsewhere in admin; a missing comparison cohort is a 400.
+    const courseList = field === 'course' || field === 'versus';
+    if (courseList && issue.code !== z.ZodIssueCode.custom) throw new NotFoundError(noCourse);
     throw new BadRequestError(`${fieldNames[field] ?? field}: ${issue.message}.`);
   }
   const q = parsed.data;
