@@ -14,6 +14,7 @@ import { loadFrameworkVersions } from './standards/framework-versions';
 import { standardsRoutes } from './standards/standards-routes';
 import { createProgramRepository } from './program/program-repository';
 import { programRoutes } from './program/program-routes';
+import { createPdfPrinter } from './program/report-pdf';
 import { createLaunchRecords } from './courses/launch-records';
 import { createCatalog } from './curriculum/catalog';
 import { loadModules } from './curriculum/load-content';
@@ -314,7 +315,12 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         instrument: loadObservationInstrument(competencyIdsOf(framework)),
       }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
-      programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
+      programRoutes({
+        programs: createProgramRepository(connection),
+        framework,
+        modules: moduleFiles,
+        pdf: createPdfPrinter({ chromiumPath: config.chromiumPath }),
+      }),
       platformRoutes({ connection, provider: lti, registry, pending: pendingRegistrations, invites, urls }),
       ...(devPlatform ? [devPlatformMount(devPlatform)] : []),
     ],

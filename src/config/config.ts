@@ -57,6 +57,7 @@ const envSchema = z.object({
       .default(60_000),
   ),
   COACHLTI_FAULT_POINT: z.preprocess(emptyAsUndefined, z.enum(faultPointNames).optional()),
+  CHROMIUM_PATH: z.preprocess(emptyAsUndefined, z.string().optional()),
   DATA_ENCRYPTION_KEYS: z.preprocess(
     emptyAsUndefined,
     z
@@ -119,6 +120,8 @@ export interface Config {
   readonly dataEncryptionKeys: string;
   /** How often the retention sweep runs in the web process and the worker (0 = never). */
   readonly privacySweepIntervalMs: number;
+  /** Headless Chromium for the program report's PDF; unset: `chromium` on the PATH, if any. */
+  readonly chromiumPath: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -223,5 +226,6 @@ export function loadConfig(env: Env = process.env): Config {
     faultPoint: e.COACHLTI_FAULT_POINT,
     dataEncryptionKeys,
     privacySweepIntervalMs: e.PRIVACY_SWEEP_INTERVAL_MS,
+    chromiumPath: e.CHROMIUM_PATH,
   });
 }

@@ -16,6 +16,15 @@ export interface ProgramCourse {
   label: string | undefined;
   issuer: string;
   clientId: string;
+  /** The course's activity period: its first and latest launch (the LMS sends no term dates we keep). */
+  firstActivity: Date | undefined;
+  lastActivity: Date | undefined;
+}
+
+/** Courses whose activity period overlaps [from, to] (either end open). */
+export interface CourseFilter {
+  activeFrom?: Date | undefined;
+  activeTo?: Date | undefined;
 }
 
 export interface CohortScore {
@@ -30,6 +39,8 @@ export interface CohortAnswer {
   selected: string[];
   selfLevel: RubricLevel | undefined;
   facultyLevel: RubricLevel | undefined;
+  submittedAt: Date | undefined;
+  facultyRatedAt: Date | undefined;
 }
 
 export interface CohortAttempt {
@@ -40,36 +51,59 @@ export interface CohortAttempt {
   number: number;
   status: 'in_progress' | 'completed';
   answers: CohortAnswer[];
+  startedAt: Date | undefined;
+  completedAt: Date | undefined;
 }
 
 export interface CohortData {
   courses: ProgramCourse[];
   /** Learners of the courses (distinct user ids), plus anyone with scores or attempts there. */
   coaches: string[];
+  /** Coaches with a learner membership: they launched CoachLTI in one of the courses. */
+  launched: string[];
   scores: CohortScore[];
   attempts: CohortAttempt[];
 }
 
 export interface ProgramRepository {
-  listCourses(scope: AdminScope): Promise<ProgramCourse[]>;
+  listCourses(scope: AdminScope, filter?: CourseFilter): Promise<ProgramCourse[]>;
   /** The cohort of the given courses; ids outside the scope (or unknown) are not in `courses`. */
   loadCohort(scope: AdminScope, courseIds: readonly string[]): Promise<CohortData>;
+  /** Every score snapshot of the courses (history) computed within [from, to]; the courses are re-checked against the scope. */
+  loadScoreHistory(scope: AdminScope, courseIds: readonly string[], from: Date, to: Date): Promise<DatedScore[]>;
+}
+
+export interface DatedScore extends CohortScore {
+  computedAt: Date;
 }
 
 const levels = new Set(['novice', 'developing', 'proficient', 'expert']);
 const isLevel = (v: unknown): v is ProficiencyLevel => typeof v === 'string' && levels.has(v);
 const hex = (v: unknown): string => (v instanceof Types.ObjectId ? v.toHexString() : String(v));
+const dateOf = (v: unknown): Date | undefined => (v instanceof Date && !Number.isNaN(v.getTime()) ? v : undefined);
+
+function scoresOf(raw: unknown): CohortScore['scores'] {
+  return (Array.isArray(raw) ? (raw as Record<string, unknown>[]) : []).flatMap((s) =>
+    typeof s.competencyId === 'string' && typeof s.score === 'number' && isLevel(s.level)
+      ? [{ competencyId: s.competencyId, score: s.score, level: s.level }]
+      : [],
+  );
+}
 
 export function createProgramRepository(connection: Connection): ProgramRepository {
   const collection = (name: string) => connection.collection(name);
 
-  async function scopedCourses(scope: AdminScope, ids?: readonly string[]): Promise<ProgramCourse[]> {
+  async function scopedCourses(scope: AdminScope, ids?: readonly string[], filter: CourseFilter = {}): Promise<ProgramCourse[]> {
     const conditions: Record<string, unknown>[] = [];
+    if (filter.activeTo) conditions.push({ createdAt: { $lte: filter.activeTo } });
+    if (filter.activeFrom) conditions.push({ lastLaunchAt: { $gte: filter.activeFrom } });
     const platforms = platformCondition(scopePlatforms(scope));
     if (platforms) conditions.push(platforms);
     if (ids) conditions.push({ _id: { $in: ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id)) } });
     const docs = await collection('courses')
-      .find(conditions.length > 0 ? { $and: conditions } : {}, { projection: { title: 1, label: 1, issuer: 1, clientId: 1 } })
+      .find(conditions.length > 0 ? { $and: conditions } : {}, {
+        projection: { title: 1, label: 1, issuer: 1, clientId: 1, createdAt: 1, lastLaunchAt: 1 },
+      })
       .toArray();
     return docs
       .map((d) => ({
@@ -78,16 +112,32 @@ export function createProgramRepository(connection: Connection): ProgramReposito
         label: typeof d.label === 'string' ? d.label : undefined,
         issuer: String(d.issuer),
         clientId: String(d.clientId),
+        firstActivity: dateOf(d.createdAt),
+        lastActivity: dateOf(d.lastLaunchAt),
       }))
       .sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id));
   }
 
   return {
-    listCourses: (scope) => scopedCourses(scope),
+    listCourses: (scope, filter) => scopedCourses(scope, undefined, filter),
+    async loadScoreHistory(scope, courseIds, from, to) {
+      const courses = await scopedCourses(scope, courseIds);
+      if (courses.length === 0) return [];
+      const docs = await collection('competency_score_history')
+        .find(
+          { courseId: { $in: courses.map((c) => new Types.ObjectId(c.id)) }, computedAt: { $gte: from, $lte: to } },
+          { projection: { userId: 1, courseId: 1, scores: 1, computedAt: 1 } },
+        )
+        .toArray();
+      return docs.flatMap((d) => {
+        const computedAt = dateOf(d.computedAt);
+        return computedAt ? [{ userId: hex(d.userId), courseId: hex(d.courseId), scores: scoresOf(d.scores), computedAt }] : [];
+      });
+    },
     async loadCohort(scope, courseIds) {
       const courses = await scopedCourses(scope, courseIds);
       const ids = courses.map((c) => new Types.ObjectId(c.id));
-      if (ids.length === 0) return { courses, coaches: [], scores: [], attempts: [] };
+      if (ids.length === 0) return { courses, coaches: [], launched: [], scores: [], attempts: [] };
       const [memberships, scoreDocs, attemptDocs] = await Promise.all([
         collection('memberships')
           .find({ courseId: { $in: ids }, isLearner: true }, { projection: { userId: 1 } })
@@ -98,18 +148,26 @@ export function createProgramRepository(connection: Connection): ProgramReposito
         collection('attempts')
           .find(
             { courseId: { $in: ids } },
-            { projection: { userId: 1, courseId: 1, moduleId: 1, moduleVersion: 1, number: 1, status: 1, answers: 1 } },
+            {
+              projection: {
+                userId: 1,
+                courseId: 1,
+                moduleId: 1,
+                moduleVersion: 1,
+                number: 1,
+                status: 1,
+                startedAt: 1,
+                completedAt: 1,
+                answers: 1,
+              },
+            },
           )
           .toArray(),
       ]);
       const scores: CohortScore[] = scoreDocs.map((d) => ({
         userId: hex(d.userId),
         courseId: hex(d.courseId),
-        scores: (Array.isArray(d.scores) ? (d.scores as Record<string, unknown>[]) : []).flatMap((s) =>
-          typeof s.competencyId === 'string' && typeof s.score === 'number' && isLevel(s.level)
-            ? [{ competencyId: s.competencyId, score: s.score, level: s.level }]
-            : [],
-        ),
+        scores: scoresOf(d.scores),
       }));
       const attempts: CohortAttempt[] = attemptDocs.map((d) => ({
         userId: hex(d.userId),
@@ -124,14 +182,19 @@ export function createProgramRepository(connection: Connection): ProgramReposito
           selected: Array.isArray(a.selected) ? a.selected.map(String) : [],
           selfLevel: isLevel(a.selfLevel) ? a.selfLevel : undefined,
           facultyLevel: isLevel(a.facultyLevel) ? a.facultyLevel : undefined,
+          submittedAt: dateOf(a.submittedAt),
+          facultyRatedAt: dateOf(a.facultyRatedAt),
         })),
+        startedAt: dateOf(d.startedAt),
+        completedAt: dateOf(d.completedAt),
       }));
       const coaches = new Set<string>([
         ...memberships.map((m) => hex(m.userId)),
         ...scores.map((s) => s.userId),
         ...attempts.map((a) => a.userId),
       ]);
-      return { courses, coaches: [...coaches].sort(), scores, attempts };
+      const launched = [...new Set(memberships.map((m) => hex(m.userId)))].sort();
+      return { courses, coaches: [...coaches].sort(), launched, scores, attempts };
     },
   };
 }

@@ -1,9 +1,10 @@
 import { levelOrder, minimumCohortSize, showAggregate, suppressedLabel, type Aggregate } from './statistics';
-import type { ProgramReport } from './program-report';
+import type { Comparison, ProgramReport } from './program-report';
+import type { LevelDistribution } from './statistics';
 
 /** Page and CSV shapes of the program report. Suppressed aggregates read "n < 5" in both. */
 
-const levelLabels = { novice: 'Novice', developing: 'Developing', proficient: 'Proficient', expert: 'Expert' } as const;
+export const levelLabels = { novice: 'Novice', developing: 'Developing', proficient: 'Proficient', expert: 'Expert' } as const;
 const flagLabels = {
   'too-easy': 'too easy (p > 0.9)',
   'too-hard': 'too hard (p < 0.2)',
@@ -39,38 +40,107 @@ const barHeight = 16;
 const barGap = 6;
 export const chartGeometry = { width: 320, height: levelOrder.length * (barHeight + barGap), barHeight, labelWidth: 84 };
 
-export function presentProgram(report: ProgramReport) {
-  const charts: CompetencyChart[] = report.competencies.map((row) => {
-    const id = `chart-${row.competencyId.replace('.', '-')}`;
-    if (row.distribution.kind === 'suppressed')
-      return { id, titleId: `${id}-title`, title: `${row.competencyId} ${row.name}: ${suppressedLabel}`, suppressed: true, bars: [] };
-    const { counts, shares } = row.distribution.value;
-    const bars = levelOrder.map((level, i) => ({
-      label: levelLabels[level],
-      value: `${percent(shares[level])} (${counts[level]})`,
-      y: i * (barHeight + barGap),
-      width: Math.round(shares[level] * chartWidth),
-      textX: chartGeometry.labelWidth + Math.round(shares[level] * chartWidth) + 4,
-    }));
-    return {
-      id,
-      titleId: `${id}-title`,
-      title: `${row.competencyId} ${row.name}, ${row.distribution.n} coaches: ${bars.map((b) => `${b.label} ${b.value}`).join(', ')}`,
-      suppressed: false,
-      bars,
-    };
-  });
-  const competencyRows = report.competencies.map((row) => ({
-    id: row.competencyId,
-    name: row.name,
+/** An accessible bar chart of a level distribution (its accessible name states every bar). */
+function levelChart(key: string, label: string, distribution: Aggregate<LevelDistribution>): CompetencyChart {
+  const id = `chart-${key.replace('.', '-')}`;
+  if (distribution.kind === 'suppressed')
+    return { id, titleId: `${id}-title`, title: `${label}: ${suppressedLabel}`, suppressed: true, bars: [] };
+  const { counts, shares } = distribution.value;
+  const bars = levelOrder.map((level, i) => ({
+    label: levelLabels[level],
+    value: `${percent(shares[level])} (${counts[level]})`,
+    y: i * (barHeight + barGap),
+    width: Math.round(shares[level] * chartWidth),
+    textX: chartGeometry.labelWidth + Math.round(shares[level] * chartWidth) + 4,
+  }));
+  return {
+    id,
+    titleId: `${id}-title`,
+    title: `${label}, ${distribution.n} coaches: ${bars.map((b) => `${b.label} ${b.value}`).join(', ')}`,
+    suppressed: false,
+    bars,
+  };
+}
+
+const signed = (v: number, digits: number): string => {
+  const text = fixed(v, digits);
+  return Number(text) > 0 ? `+${text}` : text;
+};
+const signedPoints = (share: number): string => {
+  const points = Math.round(share * 100);
+  return points > 0 ? `+${points} pts` : `${points} pts`;
+};
+const hours = (h: number): string => `${fixed(h, 1)} h`;
+
+function levelRow(row: {
+  distribution: Aggregate<LevelDistribution>;
+  spread: ProgramReport['competencies'][number]['spread'];
+  insufficientEvidence: Aggregate<number>;
+}) {
+  return {
     levels: levelOrder.map((level) => cell(row.distribution, (d) => `${count(d.counts[level])} (${percent(d.shares[level])})`)),
+    shares: levelOrder.map((level) => cell(row.distribution, (d) => percent(d.shares[level]))),
     median: cell(row.spread, (s) => fixed(s.median, 1)),
     iqr: cell(row.spread, (s) => `${fixed(s.iqr, 1)} (${fixed(s.q1, 1)}–${fixed(s.q3, 1)})`),
     insufficient: cell(row.insufficientEvidence, percent),
+  };
+}
+
+/** Side by side and the difference (second − first), each cell suppressed on its own. */
+export function presentComparison(comparison: Comparison) {
+  const side = (s: Comparison['rows'][number]['first']) => ({
+    median: cell(s.spread, (v) => fixed(v.median, 1)),
+    proficient: cell(s.distribution, (d) => percent(d.shares.proficient + d.shares.expert)),
+    insufficient: cell(s.insufficientEvidence, percent),
+  });
+  return {
+    firstLabel: comparison.firstLabel,
+    secondLabel: comparison.secondLabel,
+    firstCoaches: comparison.firstCoaches < minimumCohortSize ? suppressedLabel : String(comparison.firstCoaches),
+    secondCoaches: comparison.secondCoaches < minimumCohortSize ? suppressedLabel : String(comparison.secondCoaches),
+    rows: comparison.rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      isDomain: r.kind === 'domain',
+      first: side(r.first),
+      second: side(r.second),
+      medianChange: cell(r.medianChange, (v) => signed(v, 1)),
+      proficientChange: cell(r.proficientChange, signedPoints),
+      insufficientChange: cell(r.insufficientChange, signedPoints),
+    })),
+  };
+}
+
+export function presentProgram(report: ProgramReport) {
+  const charts = report.competencies.map((row) => levelChart(row.competencyId, `${row.competencyId} ${row.name}`, row.distribution));
+  const domainCharts = report.domains.map((row) => levelChart(`domain-${row.domainId}`, `${row.domainId} ${row.name}`, row.distribution));
+  const domainRows = report.domains.map((row) => ({ id: row.domainId, name: row.name, ...levelRow(row) }));
+  const gapRows = report.gaps.map((row) => ({
+    id: row.competencyId,
+    name: row.name,
+    gap: cell(row.gap, (g) => signed(g.meanGap, 2)),
+    pairs: cell(row.gap, (g) => String(g.pairs)),
+    coaches: row.gap.kind === 'value' ? String(row.gap.n) : suppressedLabel,
+  }));
+  const ratingRows = report.ratings.map((row) => ({
+    period: row.period === 'all' ? 'All months' : row.period,
+    overall: row.period === 'all',
+    ratings: cell(row.turnaround, (t) => String(t.ratings)),
+    coaches: row.turnaround.kind === 'value' ? String(row.turnaround.n) : suppressedLabel,
+    median: cell(row.turnaround, (t) => hours(t.medianHours)),
+    p90: cell(row.turnaround, (t) => hours(t.p90Hours)),
+  }));
+  const gapById = new Map(gapRows.map((g) => [g.id, g.gap]));
+  const competencyRows = report.competencies.map((row) => ({
+    id: row.competencyId,
+    name: row.name,
+    ...levelRow(row),
+    gap: gapById.get(row.competencyId) ?? suppressedLabel,
   }));
   const funnelRows = report.funnel.map((row) => ({
     id: row.moduleId,
     title: row.title,
+    launched: cell(row.counts, (c) => count(c.launched)),
     started: cell(row.counts, (c) => count(c.started)),
     completed: cell(row.counts, (c) => count(c.completed)),
   }));
@@ -101,20 +171,99 @@ export function presentProgram(report: ProgramReport) {
   return {
     coachCount: report.coachCount < minimumCohortSize ? suppressedLabel : String(report.coachCount),
     charts,
+    domainCharts,
+    domainRows,
     competencyRows,
     funnelRows,
+    gapRows,
+    ratingRows,
     qualityModules,
   };
 }
 
-export const programTables = ['competencies', 'funnel', 'items', 'modules'] as const;
+export const programTables = ['competencies', 'domains', 'funnel', 'gaps', 'ratings', 'items', 'modules', 'comparison'] as const;
 export type ProgramTable = (typeof programTables)[number];
 
 const raw = (v: number | null, digits = 4): string => (v === null ? '' : String(Number(v.toFixed(digits))));
 
 /** One CSV per table of the page, header first; the same suppression as the page. */
-export function programCsv(report: ProgramReport, table: ProgramTable): string[][] {
+export function programCsv(report: ProgramReport, table: ProgramTable, comparison?: Comparison): string[][] {
   switch (table) {
+    case 'domains':
+      return [
+        ['domain_id', 'domain', 'novice', 'developing', 'proficient', 'expert', 'median', 'q1', 'q3', 'iqr', 'insufficient_evidence_share'],
+        ...report.domains.map((r) => [
+          r.domainId,
+          r.name,
+          ...levelOrder.map((level) => cell(r.distribution, (d) => count(d.counts[level]))),
+          cell(r.spread, (s) => raw(s.median)),
+          cell(r.spread, (s) => raw(s.q1)),
+          cell(r.spread, (s) => raw(s.q3)),
+          cell(r.spread, (s) => raw(s.iqr)),
+          cell(r.insufficientEvidence, (v) => raw(v)),
+        ]),
+      ];
+    case 'gaps':
+      return [
+        ['competency_id', 'competency', 'coaches', 'rated_reflections', 'mean_self_minus_faculty_levels'],
+        ...report.gaps.map((r) => [
+          r.competencyId,
+          r.name,
+          r.gap.kind === 'value' ? String(r.gap.n) : suppressedLabel,
+          cell(r.gap, (g) => String(g.pairs)),
+          cell(r.gap, (g) => raw(g.meanGap)),
+        ]),
+      ];
+    case 'ratings':
+      return [
+        ['period', 'coaches', 'ratings', 'median_hours', 'p90_hours'],
+        ...report.ratings.map((r) => [
+          r.period,
+          r.turnaround.kind === 'value' ? String(r.turnaround.n) : suppressedLabel,
+          cell(r.turnaround, (t) => String(t.ratings)),
+          cell(r.turnaround, (t) => raw(t.medianHours)),
+          cell(r.turnaround, (t) => raw(t.p90Hours)),
+        ]),
+      ];
+    case 'comparison': {
+      const header = [
+        'first',
+        'second',
+        'kind',
+        'id',
+        'name',
+        'first_median',
+        'second_median',
+        'median_change',
+        'first_proficient_share',
+        'second_proficient_share',
+        'proficient_share_change',
+        'first_insufficient_share',
+        'second_insufficient_share',
+        'insufficient_share_change',
+      ];
+      if (!comparison) return [header];
+      const proficient = (d: LevelDistribution): string => raw(d.shares.proficient + d.shares.expert);
+      return [
+        header,
+        ...comparison.rows.map((r) => [
+          comparison.firstLabel,
+          comparison.secondLabel,
+          r.kind,
+          r.id,
+          r.name,
+          cell(r.first.spread, (s) => raw(s.median)),
+          cell(r.second.spread, (s) => raw(s.median)),
+          cell(r.medianChange, (v) => raw(v)),
+          cell(r.first.distribution, proficient),
+          cell(r.second.distribution, proficient),
+          cell(r.proficientChange, (v) => raw(v)),
+          cell(r.first.insufficientEvidence, (v) => raw(v)),
+          cell(r.second.insufficientEvidence, (v) => raw(v)),
+          cell(r.insufficientChange, (v) => raw(v)),
+        ]),
+      ];
+    }
     case 'competencies':
       return [
         [
@@ -145,10 +294,11 @@ export function programCsv(report: ProgramReport, table: ProgramTable): string[]
       ];
     case 'funnel':
       return [
-        ['module_id', 'module', 'started', 'completed'],
+        ['module_id', 'module', 'launched', 'started', 'completed'],
         ...report.funnel.map((r) => [
           r.moduleId,
           r.title,
+          cell(r.counts, (c) => count(c.launched)),
           cell(r.counts, (c) => count(c.started)),
           cell(r.counts, (c) => count(c.completed)),
         ]),

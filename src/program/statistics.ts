@@ -287,3 +287,57 @@ export function analyseItems(input: {
     return { items, alpha: cronbachAlpha(matrix), kr20: dichotomous ? kr20(matrix) : null };
   });
 }
+
+/** Share of a distribution at proficient or expert. */
+export function shareProficientOrBetter(d: LevelDistribution): number {
+  return d.shares.proficient + d.shares.expert;
+}
+
+/**
+ * Two aggregates side by side and their difference (second − first). The difference is suppressed when
+ * either side is, so a comparison never reveals a group under the minimum size.
+ */
+export function difference<T>(first: Aggregate<T>, second: Aggregate<T>, of: (v: T) => number): Aggregate<number> {
+  if (first.kind === 'suppressed' || second.kind === 'suppressed') return { kind: 'suppressed' };
+  return { kind: 'value', n: Math.min(first.n, second.n), value: of(second.value) - of(first.value) };
+}
+
+export interface Gap {
+  /** Mean of (self level − faculty level) in level steps: positive = coaches rate themselves higher. */
+  readonly meanGap: number;
+  /** Rated reflections (pairs) behind the mean. */
+  readonly pairs: number;
+}
+
+/**
+ * Self- vs faculty-rating gap: pairs of (coach, self rank, faculty rank) on one scale. Suppressed when fewer than
+ * 5 distinct coaches stand behind the pairs (n = coaches).
+ */
+export function ratingGap(pairs: readonly { coach: string; self: number; faculty: number }[]): Aggregate<Gap> {
+  const coaches = new Set(pairs.map((p) => p.coach)).size;
+  return aggregate(coaches, () => ({ meanGap: mean(pairs.map((p) => p.self - p.faculty)) as number, pairs: pairs.length }));
+}
+
+export interface Turnaround {
+  /** Ratings counted. */
+  readonly ratings: number;
+  readonly medianHours: number;
+  readonly p90Hours: number;
+}
+
+/**
+ * Faculty turnaround: hours from a reflection's submission to its rating. Suppressed when the ratings concern
+ * fewer than 5 distinct coaches (n = coaches). Negative durations (clock skew) count as 0.
+ */
+export function ratingTurnaround(ratings: readonly { coach: string; hours: number }[]): Aggregate<Turnaround> {
+  const coaches = new Set(ratings.map((r) => r.coach)).size;
+  return aggregate(coaches, () => {
+    const hours = ratings.map((r) => Math.max(0, r.hours));
+    return { ratings: ratings.length, medianHours: quantile(hours, 0.5) as number, p90Hours: quantile(hours, 0.9) as number };
+  });
+}
+
+/** Calendar month (UTC) of a date, "YYYY-MM": the period of the rating-volume table. */
+export function monthOf(date: Date): string {
+  return date.toISOString().slice(0, 7);
+}

@@ -201,7 +201,7 @@ describe('program dashboard', () => {
     const browser = await adminBrowser(platformScope(platformA));
     const page = await browser.get(`${server.url}/admin/program?course=${course.a1.toHexString()}`);
     const funnel = /<table class="program" id="table-funnel">([\s\S]*?)<\/table>/.exec(page.text)![1]!;
-    expect(decodeHtml(funnel.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '))).toContain(`M01 ${m01.title} 6 5`);
+    expect(decodeHtml(funnel.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' '))).toContain(`M01 ${m01.title} 7 6 5`);
     expect(rowText(page, 'data-item', mcqs[0]!.id)).toMatch(new RegExp(`^${mcqs[0]!.id} 0\\.80 `));
     expect(rowText(page, 'data-item', mcqs[1]!.id)).toContain('too easy (p > 0.9)');
     const modules = /<table class="program" id="table-modules">([\s\S]*?)<\/table>/.exec(page.text)![1]!;
@@ -227,13 +227,16 @@ describe('program dashboard', () => {
       'C1.1 Establishing the coaching agreement n < 5 n < 5 n < 5 n < 5 n < 5 n < 5 n < 5',
     );
     expect(page.text).not.toContain('<svg');
-    for (const table of ['competencies', 'funnel', 'items', 'modules']) {
+    expect(rowText(page, 'data-domain', 'D1')).toBe('D1 Coaching process and structure n < 5 n < 5 n < 5 n < 5 n < 5 n < 5 n < 5');
+    expect(rowText(page, 'data-gap', 'C1.1')).toBe('C1.1 Establishing the coaching agreement n < 5 n < 5 n < 5');
+    const expectedRows: Record<string, number> = { competencies: 13, domains: 4, gaps: 13, ratings: 1 };
+    for (const table of ['competencies', 'domains', 'funnel', 'gaps', 'ratings', 'items', 'modules']) {
       const res = await browser.get(`${server.url}/admin/program/${table}.csv?course=${course.a2.toHexString()}`);
       expect(res.status).toBe(200);
       const rows = parseCsv(res.text).slice(1);
-      expect(rows).toHaveLength(table === 'competencies' ? 13 : allModules.length);
+      expect(rows).toHaveLength(expectedRows[table] ?? allModules.length);
       for (const row of rows)
-        expect(row.slice(table === 'items' ? 2 : table === 'competencies' ? 3 : 2)).toEqual(expect.arrayContaining(['n < 5']));
+        expect(row.slice(table === 'competencies' ? 3 : table === 'ratings' ? 1 : 2)).toEqual(expect.arrayContaining(['n < 5']));
       for (const row of rows) expect(row.filter((c) => /^\d/.test(c))).toEqual([]);
     }
   });
@@ -291,6 +294,9 @@ describe('program dashboard', () => {
       `/admin/program?course=${b}`,
       `/admin/program?course=${course.a1.toHexString()}&course=${b}`,
       `/admin/program/competencies.csv?course=${b}`,
+      `/admin/program/report?course=${b}`,
+      `/admin/program/report.pdf?course=${b}`,
+      `/admin/program?course=${course.a1.toHexString()}&compare=cohorts&versus=${b}`,
       `/admin/program?course=${new Types.ObjectId().toHexString()}`,
       '/admin/program?course=not-an-id',
       '/admin/program/secrets.csv?course=' + course.a1.toHexString(),

@@ -52,6 +52,25 @@ describe('the program dashboard in Chromium', () => {
         })),
       })),
     );
+    // Score history in two periods (March: every coach 10 points lower), for the period comparison.
+    await db.collection('competency_score_history').insertMany(
+      coaches.flatMap((userId, i) =>
+        [
+          { at: '2026-03-15T12:00:00Z', shift: -10, version: 1 },
+          { at: '2026-06-15T12:00:00Z', shift: 0, version: 2 },
+        ].map((p) => ({
+          userId,
+          courseId,
+          computedAt: new Date(p.at),
+          version: p.version,
+          scores: ['C1.1', 'C1.2', 'C2.4'].map((competencyId) => ({
+            competencyId,
+            score: 30 + i * 9 + p.shift,
+            level: levels[i],
+          })),
+        })),
+      ),
+    );
   });
   afterAll(async () => {
     await browser?.close();
@@ -59,6 +78,7 @@ describe('the program dashboard in Chromium', () => {
   });
 
   test('when a scoped administrator chooses a course, then the charts, their table twin and the suppressed cells pass the accessibility checks', async () => {
+    const today = new Date().toISOString().slice(0, 10);
     const admin = newAdmin('program-browser');
     await createAdminAccounts(server.connection).create(admin.email, admin.password, platformScope(platform));
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -71,7 +91,7 @@ describe('the program dashboard in Chromium', () => {
 
     await page
       .getByLabel('Cohort: one or more LMS courses')
-      .selectOption({ label: `Coach development 2026 (${platform.issuer}#${platform.clientId})` });
+      .selectOption({ label: `Coach development 2026 (${platform.issuer}#${platform.clientId}; active ${today} – ${today})` });
     await Promise.all([page.waitForURL(/course=/), page.getByRole('button', { name: 'Show the cohort' }).click()]);
     const chart = page.getByRole('img', { name: /^C1\.1 Establishing the coaching agreement, 8 coaches: Novice 13% \(1\)/ });
     await expect(chart.count()).resolves.toBe(1);
@@ -83,5 +103,50 @@ describe('the program dashboard in Chromium', () => {
     expect(pngSize(file).width).toBe(1280);
     expect(pngSize(file).height).toBeGreaterThanOrEqual(900);
     await context.close();
+  });
+
+  test('when a period comparison is chosen with the filters, then the change table, the domain charts and the printable report are axe-clean at desktop and 700 px', async () => {
+    const admin = newAdmin('program-browser-filters');
+    await createAdminAccounts(server.connection).create(admin.email, admin.password, platformScope(platform));
+    for (const [label, width] of [
+      ['desktop', 1280],
+      ['700px', 700],
+    ] as const) {
+      const context = await browser.newContext({ viewport: { width, height: 900 } });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/admin/program`);
+      await page.getByLabel('Email address').fill(admin.email);
+      await page.getByLabel('Password').fill(admin.password);
+      await Promise.all([page.waitForURL('**/admin/program'), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+      await page.getByLabel('Active from').fill('2026-01-01');
+      await page.getByLabel('Cohort: one or more LMS courses').selectOption({ index: 0 });
+      await page.getByLabel('Two periods of this cohort').check();
+      await page.getByLabel('First period from').fill('2026-03-01');
+      await page.getByLabel('First period until').fill('2026-03-31');
+      await page.getByLabel('Second period from').fill('2026-06-01');
+      await page.getByLabel('Second period until').fill('2026-06-30');
+      await Promise.all([page.waitForURL(/compare=periods/), page.getByRole('button', { name: 'Show the cohort' }).click()]);
+      await expect(page.getByRole('heading', { name: 'Change: 2026-03-01 – 2026-03-31 → 2026-06-01 – 2026-06-30' }).count()).resolves.toBe(
+        1,
+      );
+      // Medians of 30…93 step 9 minus 10, then as now: 61.5 − 10 → 61.5.
+      await expect(page.locator('#table-comparison tr[data-compare="C1.1"] td').nth(2).innerText()).resolves.toBe('+10.0');
+      await expect(page.getByRole('img', { name: /^D1 Coaching process and structure, 8 coaches:/ }).count()).resolves.toBe(1);
+      expect(await seriousViolations(page)).toEqual([]);
+      const file = await screenshot(page, `issue12-program-filters-${label}`);
+      expect(pngSize(file).width).toBe(width);
+
+      await Promise.all([
+        page.waitForURL(/\/admin\/program\/report\?/),
+        page.getByRole('link', { name: 'Printable one-page report' }).click(),
+      ]);
+      await expect(page.locator('#report-domains tr[data-domain="D1"] td').nth(4).innerText()).resolves.toBe('61.5');
+      expect(await seriousViolations(page)).toEqual([]);
+      await page.emulateMedia({ media: 'print' });
+      const report = await screenshot(page, `issue12-program-report-${label}`);
+      expect(pngSize(report).width).toBe(width);
+      await context.close();
+    }
   });
 });

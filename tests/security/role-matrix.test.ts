@@ -115,6 +115,8 @@ const matrix: Record<string, MatrixEntry> = {
   'POST /admin/privacy/retention/run': { allowed: admins },
   'GET /admin/program': { allowed: admins },
   'GET /admin/program/:table.csv': { allowed: adminsOfA, query: 'course=:courseId' },
+  'GET /admin/program/report': { allowed: adminsOfA, query: 'course=:courseId' },
+  'GET /admin/program/report.pdf': { allowed: adminsOfA, query: 'course=:courseId' },
   'GET /admin/platforms': { allowed: globalAdmins },
   'POST /admin/platforms/invites': { allowed: globalAdmins },
   'POST /admin/platforms/invites/:id/revoke': { allowed: globalAdmins },

@@ -82,6 +82,14 @@ export class Browser {
     return [...this.cookies.keys()];
   }
 
+  /** A GET whose body is kept as bytes (PDF, images), with this browser's cookies. */
+  async getBytes(url: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const headers: Record<string, string> = { 'User-Agent': 'CoachLTI-test-browser', ...this.extraHeaders };
+    if (this.cookies.size > 0) headers.Cookie = [...this.cookies.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { headers, redirect: 'manual' });
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
   clearCookies(): void {
     this.cookies.clear();
   }
