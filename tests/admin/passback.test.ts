@@ -52,7 +52,7 @@ describe('the passback ledger for administrators', () => {
       'status=lost',
       'column=DROP',
       'from=2026-13-45',
-      'learner=123',
+      `learner=${'x'.repeat(201)}`,
       'from=2026-02-02&to=2026-01-01',
       'status=sent&status=failed',
     ]) {

@@ -15,3 +15,19 @@
     if (form) form.submit();
   });
 })();
+// Copy buttons (home page): shown only where the clipboard can be written.
+document.addEventListener('DOMContentLoaded', function () {
+  'use strict';
+  if (!navigator.clipboard) return;
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-copy]'), function (button) {
+    button.hidden = false;
+    button.addEventListener('click', function () {
+      var source = document.getElementById(button.getAttribute('data-copy'));
+      if (!source) return;
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        button.textContent = 'Copied';
+        setTimeout(function () { button.textContent = 'Copy'; }, 2000);
+      });
+    });
+  });
+});
