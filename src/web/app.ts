@@ -149,9 +149,10 @@ export function buildApp(deps: AppDeps): Express {
     },
   });
   app.use(contentSecurity);
-  // Browsers ask for /favicon.ico whatever the page links: send them to the SVG instead of a 404.
+  // Browsers ask for /favicon.ico whatever the page links: answer with the SVG instead of a 404.
   app.get('/favicon.ico', (_req, res) => {
-    res.redirect(301, '/static/favicon.svg');
+    res.type('image/svg+xml').setHeader('Cache-Control', 'public, max-age=86400');
+    res.sendFile(fromRoot('src', 'web', 'public', 'favicon.svg'));
   });
   app.use('/static', express.static(fromRoot('src', 'web', 'public'), { maxAge: deps.config.isProduction ? '1h' : 0 }));
   app.use(healthRoutes(deps.readiness));

@@ -4,7 +4,12 @@
   // Ask the LMS to size its iframe to our content (Canvas and Moodle listen for lti.frameResize).
   function postHeight() {
     if (window.parent === window) return;
-    var height = Math.ceil(document.documentElement.getBoundingClientRect().height);
+    var root = document.documentElement;
+    var height = root.getBoundingClientRect().height;
+    // Overflow (a margin or an absolutely placed element below the content) counts only while the page overflows:
+    // scrollHeight never falls below the frame's own height, so alone it could never shrink the frame.
+    if (root.scrollHeight > root.clientHeight) height = Math.max(height, root.scrollHeight);
+    height = Math.ceil(height);
     window.parent.postMessage({ subject: 'lti.frameResize', height: height }, '*');
   }
   window.addEventListener('load', postHeight);
