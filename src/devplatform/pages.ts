@@ -85,7 +85,9 @@ const frameResizeScript = `'use strict';
     if (!data || data.subject !== 'lti.frameResize') return;
     var height = Number(data.height);
     if (!isFinite(height) || height < 1) return;
-    frame.style.height = Math.min(Math.ceil(height), 50000) + 'px';
+    // The frame's border is inside its CSS height (border-box): add it, so the page gets all it asked for.
+    var border = frame.offsetHeight - frame.clientHeight;
+    frame.style.height = Math.min(Math.ceil(height), 50000) + border + 'px';
     frame.setAttribute('data-resized', 'true');
   });
 })();

@@ -209,15 +209,17 @@ describe('the passback ledger for administrators', () => {
       action: m[1]!,
       html: decodeHtml(m[2]!),
     }));
-    const mine = rows.filter((r) => r.html.includes(`<td>${email}</td>`));
+    const mine = rows.filter((r) => r.html.includes(`<td data-label="Who">${email}</td>`));
     expect(mine.map((r) => r.action)).toEqual(['passback.retry-all-failed', 'passback.export', 'login.success']);
     expect(mine[0]!.html).toContain('Retried all failed entries');
     expect(mine[0]!.html).toContain('status=failed');
     expect(mine[1]!.html).toContain('Exported the ledger (CSV)');
     expect(mine[1]!.html).toContain('status=skipped');
-    const viaLms = rows.find((r) => r.html.includes(`<td>lti:${lmsAdmin._id.toHexString()}</td>`));
+    // An administrator launched from the LMS is named, not shown by our internal id.
+    const viaLms = rows.find((r) => r.html.includes(`<td data-label="Who">${String(lmsAdmin.name)} <span class="muted">(from the LMS)</span></td>`));
     expect(viaLms).toMatchObject({ action: 'passback.export' });
     expect(viaLms!.html).toContain('column=C1.1');
+    expect(page.text).not.toContain(`lti:${lmsAdmin._id.toHexString()}`);
     expect(page.text).toMatch(/<th scope="col">When<\/th>/);
   });
 });
