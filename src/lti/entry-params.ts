@@ -97,6 +97,9 @@ export class LoginInitiationOnlyError extends AppError {
 
 /** True when a request to the login URL carries none of the OIDC login parameters. */
 export function hasNoLoginParams(req: { query: unknown; body?: unknown }): boolean {
-  const merged = { ...((req.query as Record<string, unknown> | undefined) ?? {}), ...((req.body as Record<string, unknown> | undefined) ?? {}) };
+  const merged = {
+    ...((req.query as Record<string, unknown> | undefined) ?? {}),
+    ...((req.body as Record<string, unknown> | undefined) ?? {}),
+  };
   return merged.iss === undefined && merged.login_hint === undefined && merged.target_link_uri === undefined;
 }

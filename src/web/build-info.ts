@@ -46,11 +46,12 @@ function commitOfCheckout(root: string): string | undefined {
 let cached: BuildInfo | undefined;
 
 /** Read once: the version from package.json and the commit the running code was built from. */
-export function buildInfo(env: Record<string, string | undefined> = process.env): BuildInfo {
-  if (cached) return cached;
+export function buildInfo(env?: Record<string, string | undefined>): BuildInfo {
+  if (cached && !env) return cached;
   const pkg = JSON.parse(read(fromRoot('package.json')) ?? '{}') as { version?: string };
-  const fromEnv = env.COACHLTI_COMMIT?.trim();
+  const fromEnv = (env ?? process.env).COACHLTI_COMMIT?.trim();
   const commit = fromEnv && /^[0-9a-f]{7,40}$/i.test(fromEnv) ? fromEnv : commitOfCheckout(fromRoot());
-  cached = { version: pkg.version ?? 'unknown', commit: commit?.slice(0, 12) };
-  return cached;
+  const info = { version: pkg.version ?? 'unknown', commit: commit?.slice(0, 12) };
+  if (!env) cached = info;
+  return info;
 }

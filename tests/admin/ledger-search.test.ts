@@ -29,7 +29,15 @@ describe('the ledger and audit log speak of courses and people by name', () => {
     const id = new ObjectId();
     await db()
       .collection('courses')
-      .insertOne({ _id: id, ...platform, deploymentId: 'd1', contextId: `ctx-${id.toHexString()}`, title, agsScopes: [], createdAt: new Date() });
+      .insertOne({
+        _id: id,
+        ...platform,
+        deploymentId: 'd1',
+        contextId: `ctx-${id.toHexString()}`,
+        title,
+        agsScopes: [],
+        createdAt: new Date(),
+      });
     return id.toHexString();
   }
 
@@ -58,7 +66,13 @@ describe('the ledger and audit log speak of courses and people by name', () => {
         userSub: 'sub',
         userName,
         target: { kind: 'competency', id: 'C1.1' },
-        score: { scoreGiven: 50, scoreMaximum: 100, activityProgress: 'Completed', gradingProgress: 'FullyGraded', timestamp: now.toISOString() },
+        score: {
+          scoreGiven: 50,
+          scoreMaximum: 100,
+          activityProgress: 'Completed',
+          gradingProgress: 'FullyGraded',
+          timestamp: now.toISOString(),
+        },
         version: 1,
         newSubmission: false,
         status: 'sent',
@@ -108,7 +122,9 @@ describe('the ledger and audit log speak of courses and people by name', () => {
     expect(ids(byName)).toEqual([e2]);
     const byEmail = await global.get(`${server.url}/admin/passback?learner=${encodeURIComponent(`ada.${tag}@med.example`)}`);
     expect(ids(byEmail)).toEqual([e1, e3, e4].sort());
-    const both = await global.get(`${server.url}/admin/passback?learner=${encodeURIComponent(`Ada Quist ${tag}`)}&course=${encodeURIComponent(`Surgery coaching ${tag}`)}`);
+    const both = await global.get(
+      `${server.url}/admin/passback?learner=${encodeURIComponent(`Ada Quist ${tag}`)}&course=${encodeURIComponent(`Surgery coaching ${tag}`)}`,
+    );
     expect(ids(both)).toEqual([e3]);
 
     // Ids keep working (the course links of the page use them).

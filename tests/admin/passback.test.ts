@@ -216,7 +216,9 @@ describe('the passback ledger for administrators', () => {
     expect(mine[1]!.html).toContain('Exported the ledger (CSV)');
     expect(mine[1]!.html).toContain('status=skipped');
     // An administrator launched from the LMS is named, not shown by our internal id.
-    const viaLms = rows.find((r) => r.html.includes(`<td data-label="Who">${String(lmsAdmin.name)} <span class="muted">(from the LMS)</span></td>`));
+    const viaLms = rows.find((r) =>
+      r.html.includes(`<td data-label="Who">${String(lmsAdmin.name)} <span class="muted">(from the LMS)</span></td>`),
+    );
     expect(viaLms).toMatchObject({ action: 'passback.export' });
     expect(viaLms!.html).toContain('column=C1.1');
     expect(page.text).not.toContain(`lti:${lmsAdmin._id.toHexString()}`);

@@ -25,7 +25,7 @@ describe('logs a developer reads', () => {
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
     // The transport runs in a worker thread: wait for its line to reach the file.
     let text = '';
-    for (const until = Date.now() + 10_000; Date.now() < until && !text.includes('listening'); ) {
+    for (const until = Date.now() + 10_000; Date.now() < until && !text.includes('listening');) {
       await new Promise((r) => setTimeout(r, 50));
       try {
         text = readFileSync(file, 'utf8');

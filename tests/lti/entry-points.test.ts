@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import request from 'supertest';
+import { fromRoot } from '../../src/shared/paths';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(120_000);
@@ -25,7 +27,9 @@ describe('the entry points a person or an LMS administrator opens by hand', () =
   test('when /lti/login is asked for JSON without parameters, then the JSON names the problem', async () => {
     const res = await request(server.url).get('/lti/login').set('Accept', 'application/json');
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: expect.objectContaining({ code: 'login_initiation_only', message: expect.stringContaining('OIDC') }) });
+    expect(res.body).toEqual({
+      error: expect.objectContaining({ code: 'login_initiation_only', message: expect.stringContaining('OIDC') }),
+    });
   });
 
   test('when /lti/launch is opened without an id_token or ltik, then an HTML page says to open CoachLTI from the course, without the ltijs code', async () => {
@@ -53,7 +57,7 @@ describe('the entry points a person or an LMS administrator opens by hand', () =
     expect(res.text).toContain('href="/healthz"');
     expect(res.text).toContain('href="/readyz"');
     expect(res.text).toContain('href="/framework"');
-    const version = (require('../../package.json') as { version: string }).version;
+    const { version } = JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { version: string };
     expect(res.text).toContain(`Version ${version}`);
     expect(res.text).toMatch(/<button[^>]*data-copy/);
     expect(res.text).toContain('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">');
