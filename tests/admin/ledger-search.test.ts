@@ -3,7 +3,8 @@ import { ObjectId } from 'mongodb';
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
 import { platformScope, type PlatformKey } from '../../src/admin/admin-scope';
 import { createAuditLog } from '../../src/admin/audit-log';
-import { Browser, type PageResponse } from '../support/browser';
+import { Browser, decodeHtml, parseForms, type PageResponse } from '../support/browser';
+import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { ledgerRows, newAdmin, signIn, signedInAdmin } from './support';
 
@@ -180,5 +181,26 @@ describe('the ledger and audit log speak of courses and people by name', () => {
     expect(own.text).toContain(`Pediatrics coaching ${tag}`);
     const other = await (await scopedAdmin(tenant('other'))).get(`${server.url}/admin/audit`);
     expect(other.text).not.toContain(tag);
+  });
+
+  test('when an instructor resyncs a course from the LMS, then the administrator reads the instructor, the course title and the action in the audit log', async () => {
+    const faculty = new Browser();
+    const landing = await launch(server, faculty, launchInput('moodle', 'faculty'));
+    const form = parseForms(landing.text, landing.url).find((f) => f.action.endsWith('/course/resync'));
+    expect(form).toBeDefined();
+    const done = await faculty.post(form!.action, form!.fields);
+    expect(done.status).toBe(303);
+
+    const who = seedIds('moodle', 'faculty');
+    const { browser } = await signedInAdmin(server);
+    const page = await browser.get(`${server.url}/admin/audit`);
+    const row = [...page.text.matchAll(/<tr data-action="passback.resync">([\s\S]*?)<\/tr>/g)]
+      .map((m) => decodeHtml(m[1]!))
+      .find((html) => html.includes(who.name));
+    expect(row).toBeDefined();
+    expect(row).toContain(`<td data-label="Who">${who.name} <span class="muted">(from the LMS)</span></td>`);
+    expect(row).toContain(`<td data-label="Course">${who.courseTitle}</td>`);
+    expect(row).toContain('Queued a course resync');
+    expect(row).not.toMatch(/lti:[a-f0-9]{24}/);
   });
 });
