@@ -96,7 +96,7 @@ const frameResizeScript = `'use strict';
 const styles = `.devplatform-banner { background: #a4161a; color: #fff; padding: .75rem 1rem; font-weight: 700; border-radius: 4px; margin-bottom: 1rem; }
 .devplatform-banner p, .devplatform-banner ul { margin: 0; }
 .devplatform-banner ul { font-weight: 400; padding-left: 1.25rem; }
-.devplatform-banner a, .devplatform-banner code { color: #fff; }
+.devplatform-banner a, .devplatform-banner code { color: #fff; background: transparent; }
 .devplatform-form { display: grid; gap: .75rem; max-width: 32rem; }
 .devplatform-form label { font-weight: 600; display: block; }
 .devplatform-form select { font: inherit; padding: .35rem; width: 100%; }

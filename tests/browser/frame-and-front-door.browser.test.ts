@@ -88,6 +88,9 @@ describe('inside the LMS frame and at the front door, in Chromium', () => {
     expect(short).toBeLessThan(framework);
     expect(Math.abs(short - (await contentHeight(frame)))).toBeLessThanOrEqual(2);
 
+    // The platform's page with its warning banner and the resized frame stays axe-clean.
+    expect(await seriousViolations(page)).toEqual([]);
+
     // A message that does not come from the framed tool is ignored.
     const before = await frameHeight(page);
     await page.evaluate(`window.postMessage({ subject: 'lti.frameResize', height: 3000 }, '*')`);
