@@ -62,7 +62,7 @@ import { createPendingRegistrations, createPlatformRegistry, type PlatformRegist
 import { createRegistrationInvites } from './lti/registration-invites';
 import { developmentFetchPolicy, productionFetchPolicy, type SafeFetchPolicy } from './lti/safe-fetch';
 import { toolUrls } from './lti/tool-configuration';
-import { createLogger, type Logger } from './shared/logger';
+import { createLogger, devPlatformBanner, logFormatFor, type Logger } from './shared/logger';
 import { createFieldCrypto } from './privacy/field-crypto';
 import { createPrivacyService, type PrivacyService } from './privacy/privacy-service';
 import { createRetentionSweeper, type RetentionSweeper } from './privacy/retention-sweeper';
@@ -133,7 +133,10 @@ export interface RunningServer {
  */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(options.env ?? process.env);
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logFormat = logFormatFor(config.env);
+  const logger = options.logger ?? createLogger(config.logLevel, undefined, { format: logFormat });
+  if (!options.logger && logFormat === 'json-no-pretty')
+    logger.info('logs are JSON lines: install the dev dependencies (npm install) for readable development logs');
   const framework = loadFrameworkFile();
   const moduleFiles = loadModules(competencyIdsOf(framework));
   const catalog = createCatalog(moduleFiles, framework);
@@ -330,7 +333,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const url = `http://127.0.0.1:${port}`;
   logger.info({ port, toolUrl: config.toolUrl }, `CoachLTI listening on port ${port} (public URL ${config.toolUrl})`);
   if (devPlatform) {
-    logger.warn(`DEVELOPMENT TEST PLATFORM ENABLED at ${config.toolUrl}/dev/platform (never enabled when NODE_ENV=production)`);
+    logger.warn(devPlatformBanner(config.toolUrl));
   }
 
   const shutdown = new AbortController();

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Config } from '../config/config';
 import type { GradingAdmin, ReconcileRow } from '../grading/grading-admin';
 import type { GradingJob, JobKind } from '../grading/jobs';
-import { outboxStatuses, type OutboxEntry } from '../grading/outbox';
+import { outboxStatuses, type LedgerFilter, type OutboxEntry } from '../grading/outbox';
 import type { LtiProvider } from '../lti/ltijs-adapter';
 import type { PlatformRegistry } from '../lti/platform-registry';
 import { BadRequestError, NotFoundError } from '../shared/errors';
@@ -16,6 +16,7 @@ import { platformRows } from './platform-view';
 import { adminActor, adminAuthRoutes, adminHeader, requireAdmin, type AdminActor } from './admin-auth';
 import { describeScope, scopeIncludes, type AdminScope, type PlatformKey } from './admin-scope';
 import { auditActionLabels, createAuditLog, type AuditLog } from './audit-log';
+import { createDirectory, type Directory } from './directory';
 import {
   csvRecord,
   formatScore,
@@ -24,6 +25,7 @@ import {
   pageSize,
   parseLedgerQuery,
   queryString,
+  type ParsedLedgerQuery,
   jobRow,
   reconcileLabels,
   statusLabels,
@@ -45,6 +47,8 @@ export interface AdminDeps {
   audit?: AuditLog;
   /** Defaults to 10 sign-in POSTs per IP per 15 minutes. */
   loginLimiter?: RateLimiter;
+  /** Defaults to courses and people on `connection`. */
+  directory?: Directory;
 }
 
 /** The CSV export is for a filtered view; this many entries at most. */
@@ -118,6 +122,17 @@ export function adminRoutes(deps: AdminDeps): Router {
   const router = Router();
   const accounts = deps.accounts ?? createAdminAccounts(deps.connection);
   const audit = deps.audit ?? createAuditLog(deps.connection);
+  const directory = deps.directory ?? createDirectory(deps.connection);
+
+  /** The ledger filter with a course title or a learner's name or email resolved to ids within the scope. */
+  const resolveFilter = async (scope: AdminScope, parsed: ParsedLedgerQuery): Promise<LedgerFilter> => {
+    const { courseText, learnerText } = parsed.search;
+    const [courseIds, userIds] = await Promise.all([
+      courseText === undefined ? undefined : directory.courseIdsByTitle(scope, courseText),
+      learnerText === undefined ? undefined : directory.userIdsByNameOrEmail(scope, learnerText),
+    ]);
+    return { ...parsed.filter, ...(courseIds ? { courseIds } : {}), ...(userIds ? { userIds } : {}) };
+  };
 
   router.use('/admin', (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -171,7 +186,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     asyncHandler(async (req, res) => {
       const { scope } = actorOf(req);
       const parsed = parseLedgerQuery(req.query);
-      const { filter, params, query } = parsed;
+      const { params, query } = parsed;
+      const filter = await resolveFilter(scope, parsed);
       const [entries, counts, platforms, activeJobs] = await Promise.all([
         deps.grading.ledger(scope, { ...filter, limit: pageSize + 1, skip: (query.page - 1) * pageSize }),
         deps.grading.counts(scope, filter),
@@ -231,7 +247,9 @@ export function adminRoutes(deps: AdminDeps): Router {
     requireAdmin,
     asyncHandler(async (req, res) => {
       const actor = actorOf(req);
-      const { filter, params } = parseLedgerQuery(req.query);
+      const parsed = parseLedgerQuery(req.query);
+      const { params } = parsed;
+      const filter = await resolveFilter(actor.scope, parsed);
       const [entries, platforms] = await Promise.all([
         deps.grading.ledger(actor.scope, { ...filter, limit: exportLimit }),
         platformNames(actor.scope),
@@ -435,23 +453,43 @@ export function adminRoutes(deps: AdminDeps): Router {
         .catch(1)
         .parse(req.query.page ?? 1);
       const entries = await audit.list({ scope: actor.scope, viewer: actor.id, limit: pageSize + 1, skip: (page - 1) * pageSize });
+      const shown = entries.slice(0, pageSize);
+      const ltiId = (who: string) => (who.startsWith('lti:') ? who.slice(4) : undefined);
+      // Titles and names as they are now, within the viewer's scope (an erased person shows their pseudonym).
+      const [titles, names] = await Promise.all([
+        directory.courseTitles(
+          actor.scope,
+          shown.flatMap((e) => (e.courseId ? [e.courseId] : [])),
+        ),
+        directory.userNames(
+          actor.scope,
+          shown.flatMap((e) => [ltiId(e.actor), e.subjectUserId].filter((x): x is string => x !== undefined)),
+        ),
+      ]);
+      const person = (id: string) => names.get(id) ?? 'a person outside your platforms';
       res.render(
         'admin/audit',
         view(req, '/admin/audit', {
           pageTitle: 'Audit log',
-          entries: entries.slice(0, pageSize).map((e) => ({
-            at: formatTime(e.at),
-            atIso: e.at.toISOString(),
-            actor: e.actor,
-            action: e.action,
-            label: auditActionLabels[e.action] ?? e.action,
-            count: e.count ?? '',
-            scope: [...(e.courseId ? [`course ${e.courseId}`] : []), ...Object.entries(e.filter ?? {}).map(([k, v]) => `${k}=${v}`)].join(
-              ', ',
-            ),
-            detail: e.detail ?? '',
-            ip: e.ip ?? '',
-          })),
+          entries: shown.map((e) => {
+            const lti = ltiId(e.actor);
+            return {
+              at: formatTime(e.at),
+              atIso: e.at.toISOString(),
+              actor: lti ? person(lti) : e.actor,
+              actorVia: lti ? 'from the LMS' : undefined,
+              action: e.action,
+              label: auditActionLabels[e.action] ?? e.action,
+              count: e.count ?? '',
+              course: e.courseId ? (titles.get(e.courseId) ?? 'a course outside your platforms') : '',
+              subject: e.subjectUserId ? person(e.subjectUserId) : '',
+              filter: Object.entries(e.filter ?? {})
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', '),
+              detail: e.detail ?? '',
+              ip: e.ip ?? '',
+            };
+          }),
           prevHref: page > 1 ? `/admin/audit?page=${page - 1}` : undefined,
           nextHref: entries.length > pageSize ? `/admin/audit?page=${page + 1}` : undefined,
           pager: page > 1 || entries.length > pageSize,

@@ -20,13 +20,18 @@ const day = z
     'is not a real date',
   );
 
+/** A course or learner field: a 24-character id (the page's own links) or text to look up by name. */
+const searchText = z.string().trim().max(200, 'is too long (200 characters at most)');
+
+const isObjectId = (value: string | undefined): value is string => value !== undefined && objectId.safeParse(value).success;
+
 export const pageSize = 100;
 
 export const ledgerQuerySchema = z
   .object({
     platform: z.preprocess(blank, z.string().trim().max(500, 'is too long').optional()),
-    course: z.preprocess(blank, objectId.optional()),
-    learner: z.preprocess(blank, objectId.optional()),
+    course: z.preprocess(blank, searchText.optional()),
+    learner: z.preprocess(blank, searchText.optional()),
     column: z.preprocess(
       blank,
       z
@@ -54,14 +59,16 @@ export type LedgerQuery = z.infer<typeof ledgerQuerySchema>;
 export interface ParsedLedgerQuery {
   query: LedgerQuery;
   filter: LedgerFilter;
+  /** Text to resolve to course ids (title) and user ids (name or email) within the admin's scope. */
+  search: { courseText: string | undefined; learnerText: string | undefined };
   /** The filter fields that are set, as query parameters (for links, the CSV export and the audit log). */
   params: Record<string, string>;
 }
 
 const fieldLabels: Record<string, string> = {
   platform: 'Platform',
-  course: 'Course id',
-  learner: 'Learner (user id)',
+  course: 'Course',
+  learner: 'Learner',
   column: 'Competency or module',
   status: 'Status',
   from: 'From',
@@ -81,8 +88,8 @@ export function parseLedgerQuery(raw: unknown): ParsedLedgerQuery {
   const q = parsed.data;
   const filter: LedgerFilter = {
     issuer: q.platform,
-    courseId: q.course,
-    userId: q.learner,
+    courseId: isObjectId(q.course) ? q.course.toLowerCase() : undefined,
+    userId: isObjectId(q.learner) ? q.learner.toLowerCase() : undefined,
     target: q.column,
     status: q.status,
     from: q.from ? new Date(`${q.from}T00:00:00.000Z`) : undefined,
@@ -93,7 +100,11 @@ export function parseLedgerQuery(raw: unknown): ParsedLedgerQuery {
     const value = q[key];
     if (value !== undefined) params[key] = value;
   }
-  return { query: q, filter, params };
+  const search = {
+    courseText: q.course !== undefined && !isObjectId(q.course) ? q.course : undefined,
+    learnerText: q.learner !== undefined && !isObjectId(q.learner) ? q.learner : undefined,
+  };
+  return { query: q, filter, params, search };
 }
 
 export function queryString(params: Record<string, string>): string {

@@ -214,6 +214,8 @@ export function platformRoutes(deps: PlatformRoutesDeps): Router {
       await audit.record({
         actor: actor.id,
         action: active ? 'platform.activate' : 'platform.deactivate',
+        // The platform's own administrators see it changed in their audit log too.
+        platform: { issuer, clientId },
         detail: `${issuer} (${clientId})`,
         ip: req.ip,
       });

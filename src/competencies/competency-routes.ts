@@ -12,5 +12,13 @@ export function competencyRoutes(deps: { competencies: CompetencyRepository }): 
       res.json(presentFramework(framework));
     }),
   );
+  // The same framework as a page people can read (the home page links it).
+  router.get(
+    '/framework',
+    asyncHandler(async (_req, res) => {
+      const framework = presentFramework(await deps.competencies.loadFramework());
+      res.render('framework', { pageTitle: 'The 13 coaching competencies', domains: framework.domains });
+    }),
+  );
   return router;
 }

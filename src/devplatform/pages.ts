@@ -67,11 +67,40 @@ document.addEventListener('DOMContentLoaded', function () {
 });
 `;
 
+/**
+ * Sizes the tool's iframe to the height the tool's pages announce (lti.frameResize), as Canvas and Moodle
+ * do; only messages from the framed tool itself (its window and its origin) are honoured.
+ */
+const frameResizeScript = `'use strict';
+(function () {
+  var frame = document.querySelector('iframe[data-tool-origin]');
+  if (!frame) return;
+  var origin = frame.getAttribute('data-tool-origin');
+  window.addEventListener('message', function (event) {
+    if (event.origin !== origin || event.source !== frame.contentWindow) return;
+    var data = event.data;
+    if (typeof data === 'string') {
+      try { data = JSON.parse(data); } catch (e) { return; }
+    }
+    if (!data || data.subject !== 'lti.frameResize') return;
+    var height = Number(data.height);
+    if (!isFinite(height) || height < 1) return;
+    // The frame's border is inside its CSS height (border-box): add it, so the page gets all it asked for.
+    var border = frame.offsetHeight - frame.clientHeight;
+    frame.style.height = Math.min(Math.ceil(height), 50000) + border + 'px';
+    frame.setAttribute('data-resized', 'true');
+  });
+})();
+`;
+
 const styles = `.devplatform-banner { background: #a4161a; color: #fff; padding: .75rem 1rem; font-weight: 700; border-radius: 4px; margin-bottom: 1rem; }
+.devplatform-banner p, .devplatform-banner ul { margin: 0; }
+.devplatform-banner ul { font-weight: 400; padding-left: 1.25rem; }
+.devplatform-banner a, .devplatform-banner code { color: #fff; background: transparent; }
 .devplatform-form { display: grid; gap: .75rem; max-width: 32rem; }
 .devplatform-form label { font-weight: 600; display: block; }
 .devplatform-form select { font: inherit; padding: .35rem; width: 100%; }
-.devplatform-frame { width: 100%; min-height: 40rem; border: 2px solid #c9d1da; border-radius: 4px; }
+.devplatform-frame { display: block; width: 100%; height: 40rem; border: 2px solid #c9d1da; border-radius: 4px; }
 .devplatform-note { background: #f6f8fa; border-left: 4px solid #8a4b00; padding: .5rem .75rem; }
 `;
 
@@ -110,6 +139,9 @@ export function pageRoutes(core: Core, registerWithTool: () => Promise<void>): R
 
   router.get('/assets/autosubmit.js', (_req, res) => {
     res.type('application/javascript').set('Cache-Control', 'no-cache').send(autoSubmitScript);
+  });
+  router.get('/assets/frame-resize.js', (_req, res) => {
+    res.type('application/javascript').set('Cache-Control', 'no-cache').send(frameResizeScript);
   });
   router.get('/assets/devplatform.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'no-cache').send(styles);
@@ -190,6 +222,7 @@ export function pageRoutes(core: Core, registerWithTool: () => Promise<void>): R
         })),
         allRegistered: registrations.every((r) => r.registration),
         toolUrl: core.urls.tool,
+        toolOrigin: new URL(core.urls.tool).origin,
       });
     }),
   );

@@ -65,6 +65,9 @@ export interface LedgerFilter {
   issuer?: string;
   courseId?: string;
   userId?: string;
+  /** Any of these courses or learners (a search by title, name or email resolved to ids). */
+  courseIds?: string[];
+  userIds?: string[];
   target?: string;
   status?: OutboxStatus;
   from?: Date;
@@ -301,6 +304,10 @@ function ledgerQuery(filter: LedgerFilter): Record<string, unknown> {
   if (filter.issuer) q.issuer = filter.issuer;
   if (filter.courseId) q.courseId = filter.courseId;
   if (filter.userId) q.userId = filter.userId;
+  const within: Record<string, unknown>[] = [];
+  if (filter.courseIds) within.push({ courseId: { $in: filter.courseIds } });
+  if (filter.userIds) within.push({ userId: { $in: filter.userIds } });
+  if (within.length > 0) q.$and = [...((q.$and as Record<string, unknown>[] | undefined) ?? []), ...within];
   if (filter.target) q['target.id'] = filter.target;
   if (filter.status) q.status = filter.status;
   if (filter.from || filter.to) q.updatedAt = { ...(filter.from ? { $gte: filter.from } : {}), ...(filter.to ? { $lte: filter.to } : {}) };

@@ -78,3 +78,28 @@ export const validateLaunchRequest: RequestHandler = (req, _res, next) => {
   }
   next();
 };
+
+/**
+ * `/lti/login` opened by hand (no OIDC parameters at all): the LMS calls this URL, a person never needs to.
+ * Answered with a page (or JSON) saying what the URL is for, instead of a list of missing parameters.
+ */
+export class LoginInitiationOnlyError extends AppError {
+  readonly status = 400;
+  readonly code = 'login_initiation_only';
+  readonly title = "This is CoachLTI's sign-in address for LMSs";
+  readonly homeHref = '/';
+  constructor(loginUrl: string) {
+    super(
+      `${loginUrl} is CoachLTI's OIDC login initiation URL: your LMS calls it with iss, login_hint and target_link_uri when someone opens a CoachLTI activity. Opened directly it has nothing to do. To use CoachLTI, open it from an activity in your course; to register it in an LMS, see the home page.`,
+    );
+  }
+}
+
+/** True when a request to the login URL carries none of the OIDC login parameters. */
+export function hasNoLoginParams(req: { query: unknown; body?: unknown }): boolean {
+  const merged = {
+    ...((req.query as Record<string, unknown> | undefined) ?? {}),
+    ...((req.body as Record<string, unknown> | undefined) ?? {}),
+  };
+  return merged.iss === undefined && merged.login_hint === undefined && merged.target_link_uri === undefined;
+}

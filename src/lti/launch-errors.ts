@@ -123,3 +123,19 @@ export class LaunchRefusal extends AppError {
     this.title = view.title;
   }
 }
+
+/**
+ * The launch URL opened without a launch (no id_token from the LMS): a person followed a link or a bookmark.
+ * Our own code and words, not ltijs's NO_LTIK_OR_IDTOKEN_FOUND.
+ */
+export class LaunchWithoutTokenError extends AppError {
+  readonly status = 401;
+  readonly code = 'launch_without_token';
+  readonly title = 'Please launch from your course';
+  readonly homeHref = '/';
+  constructor(launchUrl: string) {
+    super(
+      `CoachLTI opens from an activity in Canvas or Moodle: go back to your course and open it from there. (${launchUrl} is CoachLTI's launch URL, where the LMS posts a signed launch; opened directly, or after the launch expired, it has nothing to show.)`,
+    );
+  }
+}

@@ -2,8 +2,8 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import { ServiceUnavailableError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { registerDynamically, registrationQuerySchema, type DynamicRegistrationDeps } from './dynamic-registration';
-import { validateLaunchRequest, validateLoginRequest } from './entry-params';
-import { LaunchRefusal } from './launch-errors';
+import { hasNoLoginParams, LoginInitiationOnlyError, validateLaunchRequest, validateLoginRequest } from './entry-params';
+import { LaunchRefusal, LaunchWithoutTokenError } from './launch-errors';
 import type { LoginAttempts } from './login-attempts';
 import type { LtiProvider } from './ltijs-adapter';
 import { BadRequestError } from '../shared/errors';
@@ -27,6 +27,10 @@ export function createRefusalHandler(loginAttempts: LoginAttempts, urls: ToolUrl
     req.log.warn({ code }, 'LTI request refused');
     const state =
       typeof (req.body as { state?: unknown } | undefined)?.state === 'string' ? (req.body as { state: string }).state : undefined;
+    if (code === 'NO_LTIK_OR_IDTOKEN_FOUND') {
+      next(new LaunchWithoutTokenError(urls.launch));
+      return;
+    }
     if (code !== 'MISSING_VALIDATION_COOKIE' || !state) {
       next(new LaunchRefusal(code));
       return;
@@ -81,6 +85,10 @@ export function ltiRoutes(deps: LtiRoutesDeps): Router {
         return;
       }
       if (req.path.toLowerCase().replace(/\/+$/, '') === '/login') {
+        if (hasNoLoginParams(req)) {
+          next(new LoginInitiationOnlyError(deps.urls.login));
+          return;
+        }
         validateLoginRequest(req, res, (error?: unknown) => {
           if (error) next(error);
           else deps.loginAttempts.capture(req, res, () => deps.provider.app(req, res, next));

@@ -21,10 +21,57 @@ const personalKeys = [
 ];
 
 /**
- * Structured JSON logs. Anything that can carry a credential is redacted here, once, so a careless
- * log call elsewhere cannot leak it (ltijs puts its `ltik` token in query strings and headers).
+ * How the process writes its logs: readable lines (pino-pretty) in development, JSON lines elsewhere.
+ * pino-pretty is a devDependency: a development start from a production-only install falls back to JSON.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export type LogFormat = 'pretty' | 'json' | 'json-no-pretty';
+
+export function logFormatFor(env: string, resolve: (id: string) => string = require.resolve): LogFormat {
+  if (env !== 'development') return 'json';
+  try {
+    resolve('pino-pretty');
+    return 'pretty';
+  } catch {
+    return 'json-no-pretty';
+  }
+}
+
+/** The loud notice that the built-in test LMS is on, as a box of equal-width lines. */
+export function devPlatformBanner(toolUrl: string): string {
+  const lines = [
+    'DEVELOPMENT TEST PLATFORM ENABLED',
+    `${toolUrl}/dev/platform`,
+    'Anyone who reaches this address can launch CoachLTI as anyone.',
+    'For trying the tool on your machine only; never on with NODE_ENV=production.',
+  ];
+  const width = Math.max(...lines.map((l) => l.length));
+  const edge = '*'.repeat(width + 4);
+  return [edge, ...lines.map((l) => `* ${l.padEnd(width)} *`), edge].join('\n');
+}
+
+/**
+ * Structured logs. Anything that can carry a credential is redacted here, once, so a careless
+ * log call elsewhere cannot leak it (ltijs puts its `ltik` token in query strings and headers).
+ * With `format: 'pretty'` and no destination, lines go through pino-pretty (a worker thread) to stdout
+ * (or `prettyDestination`); redaction happens before, in this thread.
+ */
+export function createLogger(
+  level: string,
+  destination?: pino.DestinationStream,
+  options: { format?: LogFormat; prettyDestination?: string | number } = {},
+): Logger {
+  if (!destination && options.format === 'pretty') {
+    destination = pino.transport({
+      target: 'pino-pretty',
+      options: {
+        destination: options.prettyDestination ?? 1,
+        colorize: options.prettyDestination === undefined && Boolean(process.stdout.isTTY),
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname,service',
+        singleLine: false,
+      },
+    }) as pino.DestinationStream;
+  }
   return pino(
     {
       level,

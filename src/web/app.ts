@@ -10,6 +10,7 @@ import { redactUrl } from '../shared/logger';
 import { fromRoot } from '../shared/paths';
 import { UnsupportedMediaTypeError } from '../shared/errors';
 import { errorHandler, notFoundHandler } from './error-handler';
+import { frontDoor } from './front-door';
 import { healthRoutes, type Readiness } from './health-routes';
 import { viewHelpers } from './view-helpers';
 
@@ -148,6 +149,11 @@ export function buildApp(deps: AppDeps): Express {
     },
   });
   app.use(contentSecurity);
+  // Browsers ask for /favicon.ico whatever the page links: answer with the SVG instead of a 404.
+  app.get('/favicon.ico', (_req, res) => {
+    res.type('image/svg+xml').setHeader('Cache-Control', 'public, max-age=86400');
+    res.sendFile(fromRoot('src', 'web', 'public', 'favicon.svg'));
+  });
   app.use('/static', express.static(fromRoot('src', 'web', 'public'), { maxAge: deps.config.isProduction ? '1h' : 0 }));
   app.use(healthRoutes(deps.readiness));
   // The tool's own routes take HTML forms only (LTI messages are form posts too); the test platform under
@@ -158,7 +164,7 @@ export function buildApp(deps: AppDeps): Express {
   // Again once the session is known: the frame policy may have widened frame-ancestors to this launch's LMS.
   app.use(contentSecurity);
   app.get('/', (_req, res) => {
-    res.render('home', { pageTitle: 'CoachLTI', toolUrl: deps.config.toolUrl });
+    res.render('home', frontDoor(deps.config));
   });
   for (const router of deps.routers) app.use(router);
 

@@ -27,11 +27,13 @@ interface ErrorView {
   message: string;
   details?: readonly string[];
   newWindowUrl?: string;
+  /** A way on for someone who opened an entry point by hand (the home page). */
+  homeHref?: string;
 }
 
 function toView(error: unknown): ErrorView {
   if (error instanceof AppError) {
-    const extra = error as AppError & { title?: string; newWindowUrl?: string };
+    const extra = error as AppError & { title?: string; newWindowUrl?: string; homeHref?: string };
     return {
       status: error.status,
       code: error.code,
@@ -39,6 +41,7 @@ function toView(error: unknown): ErrorView {
       message: error.message,
       details: error.details,
       newWindowUrl: extra.newWindowUrl,
+      homeHref: extra.homeHref,
     };
   }
   if (error instanceof Error && isDatabaseUnavailable(error)) {

@@ -36,7 +36,7 @@ describe('the administrator in Chromium', () => {
     await Promise.all([page.waitForURL('**/admin/passback'), page.getByRole('button', { name: 'Sign in' }).click()]);
 
     await page.getByLabel('Status', { exact: true }).selectOption('failed');
-    await page.getByLabel('Learner (user id)').fill(userId);
+    await page.getByLabel('Learner', { exact: true }).fill(userId);
     await Promise.all([page.waitForURL(/status=failed/), page.getByRole('button', { name: 'Apply filter' }).click()]);
     const rows = page.locator('table.ledger tbody tr');
     await expect(rows.count()).resolves.toBe(failed.length);

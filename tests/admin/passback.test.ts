@@ -52,7 +52,7 @@ describe('the passback ledger for administrators', () => {
       'status=lost',
       'column=DROP',
       'from=2026-13-45',
-      'learner=123',
+      `learner=${'x'.repeat(201)}`,
       'from=2026-02-02&to=2026-01-01',
       'status=sent&status=failed',
     ]) {
@@ -209,15 +209,19 @@ describe('the passback ledger for administrators', () => {
       action: m[1]!,
       html: decodeHtml(m[2]!),
     }));
-    const mine = rows.filter((r) => r.html.includes(`<td>${email}</td>`));
+    const mine = rows.filter((r) => r.html.includes(`<td data-label="Who">${email}</td>`));
     expect(mine.map((r) => r.action)).toEqual(['passback.retry-all-failed', 'passback.export', 'login.success']);
     expect(mine[0]!.html).toContain('Retried all failed entries');
     expect(mine[0]!.html).toContain('status=failed');
     expect(mine[1]!.html).toContain('Exported the ledger (CSV)');
     expect(mine[1]!.html).toContain('status=skipped');
-    const viaLms = rows.find((r) => r.html.includes(`<td>lti:${lmsAdmin._id.toHexString()}</td>`));
+    // An administrator launched from the LMS is named, not shown by our internal id.
+    const viaLms = rows.find((r) =>
+      r.html.includes(`<td data-label="Who">${String(lmsAdmin.name)} <span class="muted">(from the LMS)</span></td>`),
+    );
     expect(viaLms).toMatchObject({ action: 'passback.export' });
     expect(viaLms!.html).toContain('column=C1.1');
+    expect(page.text).not.toContain(`lti:${lmsAdmin._id.toHexString()}`);
     expect(page.text).toMatch(/<th scope="col">When<\/th>/);
   });
 });

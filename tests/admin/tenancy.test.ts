@@ -237,7 +237,8 @@ describe('administrators are scoped to their platform (tenant)', () => {
       expect(jobs.text).not.toContain(canvas.jobId);
       expect(jobs.text).not.toContain(canvas.courseId);
       const audit = await browser.get(`${server.url}/admin/audit`);
-      expect(audit.text).toContain(`course ${moodle.courseId}`);
+      // The audit log names the course by its title.
+      expect(audit.text).toContain(`<td data-label="Course">${moodle.entries[0]!.courseTitle}</td>`);
       expect(audit.text).not.toContain(canvas.courseId);
       expect(audit.text).not.toContain(canvas.platform.issuer);
       expect(home.text).toContain(moodle.platform.clientId);
@@ -299,8 +300,8 @@ describe('administrators are scoped to their platform (tenant)', () => {
     expect(csv.text).toContain(tenants.canvas.platform.issuer);
     expect(csv.text).toContain(tenants.moodle.platform.issuer);
     const audit = await globalAdmin.get(`${server.url}/admin/audit`);
-    expect(audit.text).toContain(`course ${tenants.canvas.courseId}`);
-    expect(audit.text).toContain(`course ${tenants.moodle.courseId}`);
+    expect(audit.text).toContain(`<td data-label="Course">${tenants.canvas.entries[0]!.courseTitle}</td>`);
+    expect(audit.text).toContain(`<td data-label="Course">${tenants.moodle.entries[0]!.courseTitle}</td>`);
     expect(canManagePlatforms(globalScope)).toBe(true);
     expect(canManagePlatforms(platformScope(tenants.moodle.platform))).toBe(false);
   });

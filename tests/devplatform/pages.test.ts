@@ -11,6 +11,7 @@ describe('dev platform: pages', () => {
     h = await startHarness();
     const res = await request(h.url).get('/dev/platform').expect(200).expect('Content-Type', /html/);
     expect(res.text).toContain('Development test platform — not for production');
+    expect(res.text).toContain('can launch CoachLTI as anyone');
     for (const id of ['dp-shape', 'dp-course', 'dp-persona', 'dp-what']) expect(res.text).toContain(`<label for="${id}"`);
     expect(res.text).toContain('Add content (deep linking)');
     expect(res.text).toContain((await registrationOf(h, 'canvas')).clientId);

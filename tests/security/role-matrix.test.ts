@@ -56,6 +56,8 @@ const matrix: Record<string, MatrixEntry> = {
   'GET /readyz': { allowed: everyone },
   'GET /': { allowed: everyone },
   'GET /api/competencies': { allowed: everyone },
+  'GET /framework': { allowed: everyone },
+  'GET /favicon.ico': { allowed: everyone },
   'GET /lti/canvas.json': { allowed: everyone },
   'GET /api/framework/case': { allowed: everyone },
   'GET /api/framework/canvas.csv': { allowed: everyone },
