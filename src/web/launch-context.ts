@@ -4,7 +4,7 @@ import { ForbiddenError, UnauthorizedError } from '../shared/errors';
 
 /**
  * Launch contexts side by side. Every LTI launch gets its own context, named by a sealed launch token
- * (`launch` query parameter, see src/lti/launch-token.ts). This middleware selects the request's context
+ * (`launch` query parameter or form field, see src/lti/launch-token.ts). This middleware selects the request's context
  * once, in one place:
  *  - a request carrying a token uses that token's context (the session's copy when this browser's session
  *    knows it; the token alone when no cookie arrives — third-party cookies blocked);
@@ -69,29 +69,32 @@ export function withLaunchToken(url: string, token: string, amp = '&'): string {
   return `${path}${path.includes('?') ? amp : '?'}${launchParam}=${token}${fragment}`;
 }
 
-const linkAttribute = /(\s(?:href|action|formaction)=")(\/[^"]*)"/g;
+const linkAttribute = /(\shref=")(\/[^"]*)"/g;
 const formTag = /<form\b[^>]*>/gi;
 
 /**
- * Carries the token in a rendered page: same-origin links and form actions get the parameter, and GET
- * forms (whose submission replaces the action's query) a hidden field. Handlebars escapes every `"` in
- * values, so an attribute ends at the first quote.
+ * Carries the token in a rendered page: same-origin links get the parameter, same-origin forms a hidden
+ * field (their actions stay as written; GET forms would drop a query in the action anyway). Handlebars
+ * escapes every `"` in values, so an attribute ends at the first quote.
  */
 export function carryLaunchToken(html: string, token: string): string {
   return html
     .replace(linkAttribute, (_m, before: string, url: string) => `${before}${withLaunchToken(url, token, '&amp;')}"`)
     .replace(formTag, (tag) => {
-      const method = /\smethod="([^"]*)"/i.exec(tag)?.[1]?.toLowerCase() ?? 'get';
       const action = /\saction="([^"]*)"/i.exec(tag)?.[1] ?? '/';
-      if (method !== 'get' || !action.startsWith('/') || action.startsWith('//') || outsideContexts.test(action)) return tag;
+      if (!action.startsWith('/') || action.startsWith('//') || outsideContexts.test(action)) return tag;
       return `${tag}<input type="hidden" name="${launchParam}" value="${token}">`;
     });
 }
 
+/** The token named by the query, a form field (taken out of the body, routes never see it) or the header. */
 function tokenSent(req: Request): string | undefined | null {
   const query = (req.query as Record<string, unknown>)[launchParam];
+  const body = req.body as Record<string, unknown> | undefined;
+  const field = body && typeof body === 'object' ? body[launchParam] : undefined;
+  if (field !== undefined) delete body![launchParam];
   const header = req.get('x-coachlti-launch');
-  const value = query ?? header;
+  const value = query ?? field ?? header;
   if (value === undefined) return undefined;
   return typeof value === 'string' ? value : null;
 }

@@ -104,7 +104,10 @@ describe('launch contexts side by side in Chromium', () => {
 
       // The coach answers a question in course 1, after the faculty launch in the other tab.
       await coach.frame.locator('main a[href^="/modules/"]').first().click();
-      await coach.frame.locator('button', { hasText: /Start module|Continue where you left off/ }).first().click();
+      await coach.frame
+        .locator('button', { hasText: /Start module|Continue where you left off/ })
+        .first()
+        .click();
       await coach.frame.locator('h1#section-title').waitFor();
       const question = coach.frame.locator('form[action*="/items/"]').first();
       const option = question.locator('input[type="radio"], input[type="checkbox"]').first();
