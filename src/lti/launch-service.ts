@@ -100,7 +100,7 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
         : undefined,
     };
     const { ticket, token } = deps.tokens.issue(session);
-    rememberLaunch(req, ticket, token);
+    rememberLaunch(req, ticket);
     req.log.info({ view: session.view, messageType: ctx.messageType, course: session.courseId }, 'launch accepted');
     res.redirect(303, withLaunchToken(landingPath(session), token));
   };

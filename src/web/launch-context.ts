@@ -14,9 +14,8 @@ import { ForbiddenError, UnauthorizedError } from '../shared/errors';
  * request only (never stored as such); CSRF secrets are per context.
  */
 
-/** A context as kept in a browser's session, by launch id. */
+/** A context as kept in a browser's session, by launch id (the token is sealed again when needed: it is long). */
 export interface StoredLaunch {
-  token: string;
   csrf: string;
   /** Expiry, seconds since the epoch. */
   exp: number;
@@ -54,7 +53,7 @@ declare module 'express-serve-static-core' {
 export const launchParam = 'launch';
 
 /** Contexts a session keeps at most; the oldest is dropped first. */
-const maxContextsPerSession = 20;
+const maxContextsPerSession = 12;
 
 /** Paths that are not pages of a launch: the LTI entry points, the test platform, static files. */
 const outsideContexts = /^\/(?:lti|dev\/platform|static)(?:\/|$)/;
@@ -104,11 +103,11 @@ function ownerOf(context: LaunchSession): string {
 }
 
 /** A new launch joins this browser's session and becomes its most recent one. */
-export function rememberLaunch(req: Request, ticket: LaunchTicket, token: string): void {
+export function rememberLaunch(req: Request, ticket: LaunchTicket): void {
   const launches = { ...(req.session.launches ?? {}) };
   const now = Date.now() / 1000;
   for (const [lid, stored] of Object.entries(launches)) if (stored.exp <= now) delete launches[lid];
-  launches[ticket.lid] = { token, csrf: ticket.csrf, exp: ticket.exp, context: ticket.context };
+  launches[ticket.lid] = { csrf: ticket.csrf, exp: ticket.exp, context: ticket.context };
   const ids = Object.keys(launches).sort((a, b) => (launches[a]?.exp ?? 0) - (launches[b]?.exp ?? 0));
   for (const lid of ids.slice(0, Math.max(0, ids.length - maxContextsPerSession))) delete launches[lid];
   req.session.launches = launches;
@@ -151,12 +150,12 @@ export function launchContexts(tokens: LaunchTokens): RequestHandler {
         return;
       }
       selected = stored
-        ? { lid: ticket.lid, ...stored, inSession: true }
+        ? { lid: ticket.lid, ...stored, token: sent, inSession: true }
         : { lid: ticket.lid, token: sent, csrf: ticket.csrf, exp: ticket.exp, context: ticket.context, inSession: false };
     } else {
       const lid = req.session.currentLaunch;
       const stored = lid ? launches[lid] : undefined;
-      if (lid && stored && stored.exp > now) selected = { lid, ...stored, inSession: true };
+      if (lid && stored && stored.exp > now) selected = { lid, ...stored, token: tokens.seal({ lid, ...stored }), inSession: true };
     }
 
     if (selected && selected.exp - now < launchLifetimeSeconds / 2) renew(selected, now);
@@ -175,7 +174,7 @@ export function launchContexts(tokens: LaunchTokens): RequestHandler {
     function store(launch: SelectedLaunch): void {
       req.session.launches = {
         ...(req.session.launches ?? {}),
-        [launch.lid]: { token: launch.token, csrf: launch.csrf, exp: launch.exp, context: launch.context },
+        [launch.lid]: { csrf: launch.csrf, exp: launch.exp, context: launch.context },
       };
     }
     function defineSessionLaunch(request: Request, launch: SelectedLaunch | undefined): void {
