@@ -47,7 +47,7 @@ import { createObservationRepository } from './faculty/observation-repository';
 import { createCoachFeedback } from './faculty/coach-feedback';
 import { createAssignmentStore, effectiveAssignments } from './faculty/assignments';
 import { loadObservationInstrument } from './faculty/observation-instrument';
-import { deepLinkingRoutes } from './lti/deep-linking-routes';
+import { createSpentDeepLinks, deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
 import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
@@ -281,7 +281,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           logger,
         },
       }),
-      deepLinkingRoutes({ catalog, provider: lti, urls }),
+      deepLinkingRoutes({ catalog, provider: lti, urls, spent: createSpentDeepLinks(connection) }),
       trainingRoutes({
         catalog,
         assessment,

@@ -83,7 +83,7 @@ describe('a coach works through a module', () => {
     const result = pages[pages.length - 1]!;
     const events = await db.collection('domain_events').countDocuments({ 'payload.cause.moduleId': 'M02' });
     expect(events).toBe(1);
-    const complete = `${result.url.replace(/\/result$/, '')}/complete`;
+    const complete = `${server.url}${new URL(result.url).pathname.replace(/\/result$/, '')}/complete`;
     const csrf = parseForms(result.text, result.url)[0]!.fields._csrf!;
     const again = await browser.post(complete, { _csrf: csrf });
     expect(again.status).toBe(303);

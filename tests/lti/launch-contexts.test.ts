@@ -235,6 +235,23 @@ describe('launch contexts side by side', () => {
     expect(await answersOf(input.userId)).toEqual(before);
   });
 
+  test('when a deep-linking selection is sent from a browser without cookies, then it goes to the LMS once and a second post is refused', async () => {
+    const browser = new CookielessBrowser();
+    const prepared = await prepareLaunch(server, browser, launchInput('canvas', 'faculty', { messageType: 'LtiDeepLinkingRequest' }));
+    browser.extraHeaders = { Origin: new URL(server.config.toolUrl).origin };
+    const page = await browser.follow(await browser.post(prepared.launchUrl, { id_token: prepared.idToken, state: prepared.state }));
+    browser.extraHeaders = {};
+    expect(new URL(page.url).pathname).toBe('/deep-linking');
+    const form = parseForms(page.text, page.url).find((f) => f.action.endsWith('/deep-linking'))!;
+    const selection = { ...form.fields, modules: form.choices.modules![0]! };
+    const first = await browser.post(form.action, selection);
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('name="JWT"');
+    const second = await browser.post(form.action, selection);
+    expect(second.status).toBe(403);
+    expect(second.text).toContain('already been sent');
+  });
+
   test('when a page of a launch is served, then no Referer can carry its token to another site', async () => {
     const browser = new Browser();
     const landing = await launch(server, browser, launchInput('canvas', 'coach'));
