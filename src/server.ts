@@ -48,12 +48,14 @@ import { createObservationRepository } from './faculty/observation-repository';
 import { createCoachFeedback } from './faculty/coach-feedback';
 import { createAssignmentStore, effectiveAssignments } from './faculty/assignments';
 import { loadObservationInstrument } from './faculty/observation-instrument';
-import { deepLinkingRoutes } from './lti/deep-linking-routes';
+import { createSpentDeepLinks, deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
 import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
 import { createFrameOrigins } from './lti/frame-origins';
-import { createLoginAttempts } from './lti/login-attempts';
+import { cookielessIssuer, createLoginAttempts } from './lti/login-attempts';
+import { createLaunchTokens } from './lti/launch-token';
+import { launchContexts } from './web/launch-context';
 import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
 import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
 import { createRosterService } from './lti/nrps';
@@ -183,6 +185,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const sweeper = createScoreSweeper({ assessment, logger, options: options.tuning?.sweeper });
   const housekeeping = createHousekeeping({ connection, logger });
   const onRefused = createRefusalHandler(loginAttempts, urls);
+  const launchTokens = createLaunchTokens(config.ltiKey);
   const frameOrigins = createFrameOrigins({
     connection,
     registered: async () => (await lti.listPlatforms()).map((p) => ({ issuer: p.issuer, clientId: p.clientId, authUrl: p.authUrl })),
@@ -199,7 +202,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     databaseUri,
     secureCookies: config.secureCookies,
     validator,
-    onLaunch: createLaunchHandler({ records, catalog, frameOrigins }),
+    issuerWithoutCookie: cookielessIssuer(loginAttempts),
+    onLaunch: createLaunchHandler({ records, catalog, frameOrigins, tokens: launchTokens }),
     onRefused,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
@@ -257,7 +261,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       clientPromise,
       dbName: undefined,
       wrapStore: options.tuning?.wrapSessionStore,
-    }).concat(framePolicy(frameOrigins)),
+    }).concat(launchContexts(launchTokens), framePolicy(frameOrigins)),
     routers: [
       privacyRoutes({ privacy, audit: createAuditLog(connection), records, assessment, accounts: createAdminAccounts(connection) }),
       competencyRoutes({ competencies }),
@@ -281,7 +285,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
           logger,
         },
       }),
-      deepLinkingRoutes({ catalog, provider: lti, urls }),
+      deepLinkingRoutes({ catalog, provider: lti, urls, spent: createSpentDeepLinks(connection) }),
       trainingRoutes({
         catalog,
         assessment,

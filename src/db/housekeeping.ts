@@ -32,6 +32,12 @@ export const sweepRules: readonly SweepRule[] = Object.freeze([
   { collection: 'contexttokens', field: 'createdAt', maxAgeMs: 24 * hour, why: "ltijs context records (ltijs's TTL: 24 hours)" },
   { collection: 'accesstokens', field: 'createdAt', maxAgeMs: hour, why: "ltijs's cached LMS access tokens (1 hour)" },
   { collection: 'sessions', field: 'expires', maxAgeMs: 0, why: 'expired sessions (connect-mongo sets the expiry)' },
+  {
+    collection: 'lti_deep_link_responses',
+    field: 'createdAt',
+    maxAgeMs: 9 * hour,
+    why: 'spent deep-linking launches (tokens live 8 hours)',
+  },
 ]);
 
 export interface Housekeeping {

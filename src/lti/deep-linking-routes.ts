@@ -1,4 +1,5 @@
 import express, { Router, type Request, type Response } from 'express';
+import type { Connection } from 'mongoose';
 import { z } from 'zod';
 import type { Catalog } from '../curriculum/catalog';
 import { BadRequestError, ForbiddenError } from '../shared/errors';
@@ -32,8 +33,29 @@ const unsupportedMessage = (offer: DeepLinkingOffer): string =>
   `This place in your LMS accepts only ${offer.acceptTypes.join(', ')} items, but a CoachLTI module needs an LTI resource link ` +
   '(so coaches sign in and their scores reach the gradebook). Nothing was added.';
 
+/** One response per deep-linking launch, also where no session remembers it (a browser without cookies). */
+export interface SpentDeepLinks {
+  /** True the first time for this launch id, false ever after. */
+  claim(launchId: string): Promise<boolean>;
+}
+
+export function createSpentDeepLinks(connection: Connection): SpentDeepLinks {
+  const collection = () => connection.collection<{ _id: string; createdAt: Date }>('lti_deep_link_responses');
+  return {
+    async claim(launchId) {
+      try {
+        await collection().insertOne({ _id: launchId, createdAt: new Date() });
+        return true;
+      } catch (error) {
+        if ((error as { code?: number }).code === 11000) return false;
+        throw error;
+      }
+    },
+  };
+}
+
 /** Deep Linking 2.0: the instructor picks modules; we answer the platform with a signed response. */
-export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvider; urls: ToolUrls }): Router {
+export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvider; urls: ToolUrls; spent?: SpentDeepLinks }): Router {
   const router = Router();
   const gate = requireLaunch('instructor', 'admin');
 
@@ -99,6 +121,9 @@ export function deepLinkingRoutes(deps: { catalog: Catalog; provider: LtiProvide
             : undefined;
       // Nothing is signed or sent: the same list comes back with the message and the ticks kept.
       if (refusal) return renderChoice(req, res, 400, settings.acceptMultiple, modules, refusal);
+      const launchId = req.launchContext?.lid;
+      if (deps.spent && launchId && !(await deps.spent.claim(launchId)))
+        throw new ForbiddenError('This content selection has already been sent. Start again from your LMS.');
       const signing = await deps.provider.signingKey(launch.issuer, launch.clientId);
       if (!signing) throw new ForbiddenError('This LMS is no longer registered with CoachLTI.');
       const items = chosen.flatMap((m) => (m ? [moduleContentItem(m, deps.urls.launch, offer)] : []));

@@ -81,3 +81,15 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     },
   };
 }
+
+/**
+ * For a launch that arrives without the state cookie: the issuer of the login that issued this state, only
+ * when the POST names an origin (browsers always do for form posts); the launch service then checks that
+ * origin against the platform's signed URLs. No origin: undefined, and the launch is refused as before.
+ */
+export function cookielessIssuer(attempts: LoginAttempts) {
+  return async (state: string, origin: string | undefined): Promise<string | undefined> => {
+    if (!origin || origin === 'null') return undefined;
+    return (await attempts.find(state))?.iss;
+  };
+}

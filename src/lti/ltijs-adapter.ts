@@ -74,18 +74,33 @@ const ltijsAuth = require('ltijs/dist/Utils/Auth') as LtijsAuth;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Validators by ltijs Database instance: each provider we create routes validation to its own. */
-const validators = new WeakMap<object, IdTokenValidator>();
+const validators = new WeakMap<object, { validate: IdTokenValidator; issuerWithoutCookie?: CookielessIssuer }>();
 /**
  * Per request through ltijs: the launch our validator accepted, and the way back out to our app
  * (ltijs calls some handlers without `next`, and leaving must restore express's req/res prototypes).
  */
-const launchSlot = new AsyncLocalStorage<{ launch?: ValidatedLaunch; state?: string; exit: NextFunction }>();
+const launchSlot = new AsyncLocalStorage<{
+  launch?: ValidatedLaunch;
+  state?: string;
+  origin?: string;
+  /** The issuer came from the login attempt, not the state cookie (third-party cookies blocked). */
+  cookieless?: boolean;
+  exit: NextFunction;
+}>();
+
+/** The issuer of the login that issued `state`, for a launch posted from `origin` without the state cookie. */
+export type CookielessIssuer = (state: string, origin: string | undefined) => Promise<string | undefined>;
 
 ltijsAuth.validateToken = async (token, _devMode, validationParameters, _getPlatform, _key, database) => {
-  const validate = validators.get(database);
-  if (!validate) throw new Error('no CoachLTI validator registered for this ltijs instance');
+  const registered = validators.get(database);
+  if (!registered) throw new Error('no CoachLTI validator registered for this ltijs instance');
   const slot = launchSlot.getStore();
-  const launch = await validate(token, validationParameters.iss, slot?.state);
+  let issuer = validationParameters.iss;
+  if (!issuer && slot?.state && registered.issuerWithoutCookie) {
+    issuer = await registered.issuerWithoutCookie(slot.state, slot.origin);
+    slot.cookieless = issuer !== undefined;
+  }
+  const launch = await registered.validate(token, issuer, slot?.state);
   if (slot) slot.launch = launch;
   // ltijs reads these two extra fields from the value it gets back.
   return { ...launch.payload, clientId: launch.clientId, platformId: launch.kid };
@@ -130,7 +145,9 @@ export interface LtiProviderOptions {
   databaseUri: string;
   secureCookies: boolean;
   validator: IdTokenValidator;
-  /** A validated launch (resource link or deep linking) ready for the tool. */
+  /** Without it, a launch without the login's state cookie is refused (the page offers a new window). */
+  issuerWithoutCookie?: CookielessIssuer;
+  /** A validated launch (resource link or deep linking); `res.locals.cookielessLaunch` when it came without the state cookie. */
   onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void>;
   /** ltijs refused the request before or during validation: code as in LaunchRefusal or an ltijs code. */
   onRefused(code: string, req: Request, res: Response, next: NextFunction): void;
@@ -208,7 +225,7 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       cookies: { secure: options.secureCookies, sameSite: options.secureCookies ? 'None' : 'Lax' },
     },
   );
-  validators.set(provider.Database, options.validator);
+  validators.set(provider.Database, { validate: options.validator, issuerWithoutCookie: options.issuerWithoutCookie });
 
   const exitOf = (fallback: NextFunction | undefined): NextFunction => {
     const exit = launchSlot.getStore()?.exit ?? fallback;
@@ -216,7 +233,9 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     return exit;
   };
   const handleLaunch: LtijsLaunchHandler = (_token, req, res, next) => {
-    const launch = launchSlot.getStore()?.launch;
+    const slot = launchSlot.getStore();
+    const launch = slot?.launch;
+    if (slot?.cookieless) res.locals.cookielessLaunch = true;
     if (!launch) {
       options.onRefused('NO_LTIK_OR_IDTOKEN_FOUND', req, res, exitOf(next));
       return;
@@ -271,7 +290,9 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       res.cookie = partitioned as Response['cookie'];
     }
     const state = (req.body as { state?: unknown } | undefined)?.state;
-    launchSlot.run({ exit, state: typeof state === 'string' ? state : undefined }, () => ltijsApp(req, res, exit));
+    launchSlot.run({ exit, state: typeof state === 'string' ? state : undefined, origin: req.get('origin') }, () =>
+      ltijsApp(req, res, exit),
+    );
   }) as unknown as Express;
 
   const getPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {

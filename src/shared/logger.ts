@@ -82,6 +82,7 @@ export function createLogger(
           'req.headers.cookie',
           'res.headers["set-cookie"]',
           'req.query.ltik',
+          'req.query.launch',
           '*.password',
           '*.id_token',
           '*.access_token',
@@ -101,7 +102,7 @@ export function createLogger(
 /** Removes token-like and personal query parameters (a search for a person's name) from a URL before it is logged. */
 export function redactUrl(url: string): string {
   return url.replace(
-    /([?&](?:ltik|id_token|token|access_token|code|state|invite|registration_token|q|name|email|login_hint|lti_message_hint)=)[^&#]*/gi,
+    /([?&](?:ltik|launch|id_token|token|access_token|code|state|invite|registration_token|q|name|email|login_hint|lti_message_hint)=)[^&#]*/gi,
     '$1[redacted]',
   );
 }

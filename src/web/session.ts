@@ -3,40 +3,16 @@ import MongoStore from 'connect-mongo';
 import type { RequestHandler, Response } from 'express';
 import session, { type Store } from 'express-session';
 import type { MongoClient } from 'mongodb';
+import type { LaunchSession } from '../lti/launch-token';
 import type { ToolRole } from '../lti/roles';
 import { ForbiddenError, UnauthorizedError } from '../shared/errors';
 
-/** What a launch leaves in the session: who, where, in which role. Plain data, no tokens. */
-export interface LaunchSession {
-  userId: string;
-  userName: string;
-  issuer: string;
-  clientId: string;
-  deploymentId: string;
-  view: ToolRole;
-  isLearner: boolean;
-  /** A teaching assistant: may rate and observe, may not change course settings (absent in older sessions: false). */
-  teachingAssistant?: boolean;
-  courseId: string | undefined;
-  courseTitle: string | undefined;
-  resourceLinkId: string | undefined;
-  moduleId: string | undefined;
-  deepLinking:
-    | {
-        returnUrl: string;
-        data: string | undefined;
-        acceptMultiple: boolean;
-        title: string | undefined;
-        /** What the platform accepts back (absent in sessions from before these were kept: the defaults apply). */
-        acceptTypes?: string[];
-        acceptLineItem?: boolean;
-        presentationTargets?: string[];
-      }
-    | undefined;
-}
+/** What a launch leaves for its pages; several live side by side, see launch-context.ts. */
+export type { LaunchSession };
 
 declare module 'express-session' {
   interface SessionData {
+    /** The launch context selected for this request (launch-context.ts); never stored under this name. */
     launch: LaunchSession;
     csrfToken: string;
   }
@@ -131,8 +107,12 @@ export function requireLaunch(...views: ToolRole[]): RequestHandler {
   };
 }
 
-/** Synchronizer-token CSRF protection for session forms (cookies are SameSite=None inside LMS iframes). */
-export function csrfToken(req: { session: { csrfToken?: string } }): string {
+/**
+ * Synchronizer-token CSRF protection (cookies are SameSite=None inside LMS iframes): a launch context's own
+ * secret (works without any cookie), otherwise the session's (the password admin area).
+ */
+export function csrfToken(req: { session: { csrfToken?: string }; launchContext?: { csrf: string } }): string {
+  if (req.launchContext) return req.launchContext.csrf;
   req.session.csrfToken ??= randomBytes(24).toString('base64url');
   return req.session.csrfToken;
 }
@@ -142,7 +122,7 @@ export const verifyCsrf: RequestHandler = (req, _res, next) => {
     next();
     return;
   }
-  const expected = req.session.csrfToken;
+  const expected = req.launchContext ? req.launchContext.csrf : req.session.csrfToken;
   const body: unknown = req.body;
   const field = typeof body === 'object' && body !== null && '_csrf' in body ? (body as { _csrf: unknown })._csrf : undefined;
   const sent = typeof field === 'string' ? field : '';

@@ -2,7 +2,7 @@ import { Types } from 'mongoose';
 import { devPlatformDirectory, type Shape } from '../../src/devplatform';
 import { formOf } from '../../src/curriculum/presentation';
 import type { RubricLevel } from '../../src/curriculum/content-schema';
-import { Browser, decodeHtml, findLink, parseForms, type PageResponse } from '../support/browser';
+import { Browser, decodeHtml, findLink, parseForms, type PageResponse, withoutLaunchTokens } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -108,7 +108,7 @@ async function playModule(server: TestServer, browser: Browser, landing: PageRes
 /** Faculty rate every reflection of one coach through the rating pages: every criterion at `level`, with a comment. */
 async function rateAll(faculty: Browser, server: TestServer, learnerName: string, level: RubricLevel, comment: string): Promise<number> {
   const list = await faculty.get(`${server.url}/course/reflections`);
-  const rows = [...list.text.matchAll(/<tr><td>([^<]*)<\/td><td>[^<]*<\/td><td><a href="([^"]+)">/g)].filter(
+  const rows = [...withoutLaunchTokens(list.text).matchAll(/<tr><td>([^<]*)<\/td><td>[^<]*<\/td><td><a href="([^"]+)">/g)].filter(
     (m) => decodeHtml(m[1]!) === learnerName,
   );
   for (const row of rows) {

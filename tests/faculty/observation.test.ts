@@ -1,4 +1,4 @@
-import { Browser, parseForms } from '../support/browser';
+import { Browser, parseForms, withoutLaunchTokens } from '../support/browser';
 import { hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -98,7 +98,7 @@ describe('observed coaching practice', () => {
 
     // The coach sees it: a banner on "My training", the feedback on the profile, then it is no longer new.
     const training = await coach.get(`${server.url}/training`);
-    expect(training.text).toContain('Feedback from faculty: <a href="/profile#feedback">1 new observation</a>');
+    expect(withoutLaunchTokens(training.text)).toContain('Feedback from faculty: <a href="/profile#feedback">1 new observation</a>');
     const profile = await coach.get(`${server.url}/profile`);
     expect(profile.text).toContain('Since your last visit: 1 new observation.');
     expect(profile.text).toContain(narrative);

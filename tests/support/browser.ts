@@ -182,6 +182,11 @@ export class Browser {
   }
 }
 
+/** The page without the launch tokens its links carry (always the last query parameter), for assertions on exact hrefs. */
+export function withoutLaunchTokens(html: string): string {
+  return html.replace(/[?&](?:amp;)?launch=[A-Za-z0-9_-]+/g, '');
+}
+
 /** The href of the first link whose text matches, resolved against the page. */
 export function findLink(page: PageResponse, text: RegExp): string | undefined {
   for (const m of page.text.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)) {
