@@ -46,7 +46,7 @@ import { coachRoutes } from './faculty/coach-routes';
 import { createObservationRepository } from './faculty/observation-repository';
 import { createCoachFeedback } from './faculty/coach-feedback';
 import { createAssignmentStore, effectiveAssignments } from './faculty/assignments';
-import { loadObservationInstrument } from './faculty/observation-instrument';
+import { loadObservationInstruments } from './faculty/observation-instrument';
 import { deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
@@ -95,6 +95,9 @@ export interface StartOptions {
     sweeper?: Partial<SweeperOptions>;
     /** Clock of score computations (tests move it back). */
     now?: () => Date;
+    /** The observation instrument file and its archive of older versions (tests change the instrument). */
+    observationInstrumentFile?: string;
+    observationInstrumentArchive?: string;
   };
 }
 
@@ -243,6 +246,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
   };
 
+  const instruments = loadObservationInstruments(
+    competencyIdsOf(framework),
+    options.tuning?.observationInstrumentFile,
+    options.tuning?.observationInstrumentArchive,
+  );
   const app = buildApp({
     config,
     logger,
@@ -311,7 +319,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         catalog,
         outbox,
         audit: createAuditLog(connection),
-        instrument: loadObservationInstrument(competencyIdsOf(framework)),
+        instrument: instruments.current,
+        instruments: instruments.byVersion,
       }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({ programs: createProgramRepository(connection), framework, modules: moduleFiles }),
