@@ -6,7 +6,7 @@ import framework from '../../src/competencies/framework-data.json';
 import { defaultInstrumentFile, loadObservationInstruments } from '../../src/faculty/observation-instrument';
 import { Browser, decodeHtml, parseForms } from '../support/browser';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
-import { startTestServer, testDatabaseUri, type TestServer } from '../support/test-server';
+import { freePort, startTestServer, testDatabaseUri, type TestServer } from '../support/test-server';
 
 jest.setTimeout(180_000);
 
@@ -58,7 +58,10 @@ describe('observation instrument versions', () => {
 
     test('then an old observation keeps its version, is shown with the anchor it was rated against and still counts in the scores; new observations use version 2', async () => {
       // Version 1 (the shipped instrument): faculty observe the coach at Expert on C1.1.
-      server = await startTestServer({ MONGODB_URI: uri });
+      // The same port for both servers: the built-in platform registered itself with this tool URL.
+      const port = await freePort();
+      const env = { MONGODB_URI: uri, PORT: String(port), TOOL_URL: `http://127.0.0.1:${port}` };
+      server = await startTestServer(env);
       const coachIds = seedIds('canvas', 'coach', 0);
       await launch(server, new Browser(), launchInput('canvas', 'coach'));
       const faculty = new Browser();
@@ -87,10 +90,7 @@ describe('observation instrument versions', () => {
 
       // Version 2 ships (C1.1's expert anchor rewritten; version 1 archived); the same database.
       const { file, archive } = versionTwo();
-      server = await startTestServer(
-        { MONGODB_URI: uri },
-        { tuning: { observationInstrumentFile: file, observationInstrumentArchive: archive } },
-      );
+      server = await startTestServer(env, { tuning: { observationInstrumentFile: file, observationInstrumentArchive: archive } });
       const faculty2 = new Browser();
       const course2 = await launch(server, faculty2, launchInput('canvas', 'faculty'));
       const page = decodeHtml((await faculty2.get(new URL(new URL(coachUrl).pathname, course2.url).toString())).text);
