@@ -486,6 +486,31 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         after = batch[batch.length - 1]!._id as Types.ObjectId;
         options.onBatch?.(scanned, rewritten);
       }
+      // Observation narratives are sealed the same way: without this, removing the old key would lose them.
+      after = undefined;
+      for (;;) {
+        const batch = (await col('observations')
+          .find(after ? { _id: { $gt: after } } : {})
+          .sort({ _id: 1 })
+          .limit(batchSize)
+          .toArray()) as Doc[];
+        if (batch.length === 0) break;
+        for (const observation of batch) {
+          scanned += 1;
+          const value = observation.narrative;
+          let plainText: string | undefined;
+          if (typeof value === 'string') plainText = value;
+          else if (isSealed(value) && value.kid !== crypto.currentKid) plainText = crypto.decrypt(value);
+          if (plainText === undefined) continue;
+          const result = await col('observations').updateOne(
+            { _id: observation._id, narrative: value },
+            { $set: { narrative: crypto.encrypt(plainText) } },
+          );
+          rewritten += result.modifiedCount;
+        }
+        after = batch[batch.length - 1]!._id as Types.ObjectId;
+        options.onBatch?.(scanned, rewritten);
+      }
       if (rewritten > 0)
         await audit.record({ actor: 'cli', action: 'privacy.rotate-keys', count: rewritten, detail: `current key ${crypto.currentKid}` });
       return { scanned, rewritten };

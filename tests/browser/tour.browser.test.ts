@@ -133,7 +133,7 @@ describe('screenshot tour of every page for each role', () => {
     const problems = await tour(page, 'coach', [
       { name: 'training', url: `${base}/training`, heading: /My training/ },
       { name: 'module', url: `${base}/modules/M01`, heading: new RegExp(escape(names.module!)) },
-      { name: 'section', url: `${base}/modules/M01/attempts/${ids.attempt}/sections/0`, heading: new RegExp(escape(names.section!)) },
+      { name: 'section', url: `${base}/modules/M01/attempts/${ids.attempt}/sections/1`, heading: new RegExp(escape(names.section!)) },
       { name: 'result', url: `${base}/modules/M01/attempts/${ids.attempt}/result`, heading: /finished/i },
       { name: 'profile', url: `${base}/profile`, heading: /competency profile/i },
     ]);

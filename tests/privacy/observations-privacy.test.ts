@@ -2,9 +2,9 @@ import { globalScope } from '../../src/admin/admin-scope';
 import { Types } from 'mongoose';
 import { Browser } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { startTestServer, testDataEncryptionKeys, type TestServer } from '../support/test-server';
 import { createAuditLog } from '../../src/admin/audit-log';
-import { createFieldCrypto } from '../../src/privacy/field-crypto';
+import { createFieldCrypto, generateKeyEntry } from '../../src/privacy/field-crypto';
 import { createPrivacyService } from '../../src/privacy/privacy-service';
 
 jest.setTimeout(180_000);
@@ -153,5 +153,43 @@ describe('observation narratives under the retention policy', () => {
       narrative: 'second narrative',
     });
     expect((await server.privacy.retentionPlan(globalScope)).filter((i) => i.courseId === String(first.course._id))).toEqual([]);
+  });
+});
+
+describe('observation narratives under key rotation', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  test('when keys are rotated, then observation narratives are re-encrypted under the new key and read without the old one', async () => {
+    await launch(server, new Browser(), launchInput('canvas', 'coach'));
+    const db = server.connection.db!;
+    const coach = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach').userId }))!;
+    const course = (await db.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
+    const observation = await server.assessment.recordObservation({
+      userId: coach._id.toHexString(),
+      courseId: course._id.toHexString(),
+      observerId: new Types.ObjectId().toHexString(),
+      observerName: 'Observer',
+      observedOn: new Date(),
+      setting: 'live',
+      durationMinutes: 10,
+      instrumentVersion: 1,
+      ratings: [{ competencyId: 'C3.1', level: 'developing' }],
+      narrative: 'narrative under the old key',
+    });
+    const next = generateKeyEntry('next');
+    const rotated = createFieldCrypto(`${next},${testDataEncryptionKeys}`);
+    const privacy = createPrivacyService({ connection: server.connection, crypto: rotated, audit: createAuditLog(server.connection) });
+    expect((await privacy.rotateKeys()).rewritten).toBeGreaterThanOrEqual(1);
+    const stored = (await db.collection('observations').findOne({ _id: new Types.ObjectId(observation.id) }))!;
+    expect((stored.narrative as { kid: string }).kid).toBe('next');
+    // The old key can now go: the new key alone opens the narrative.
+    expect(createFieldCrypto(next).decrypt(stored.narrative as never)).toBe('narrative under the old key');
+    expect((await privacy.rotateKeys()).rewritten).toBe(0);
   });
 });
