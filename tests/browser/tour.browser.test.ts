@@ -8,7 +8,7 @@
  * cookie is the tool's, on the same origin), so each screenshot shows the whole page. The tool administrator
  * signs in with a password at /admin/login; IT's front door needs no sign-in.
  */
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
@@ -72,7 +72,6 @@ describe('screenshot tour of every page for each role', () => {
   const names: Record<string, string> = {};
 
   beforeAll(async () => {
-    if (existsSync(tourDir)) rmSync(tourDir, { recursive: true });
     mkdirSync(tourDir, { recursive: true });
     server = await startTestServer();
     chromium = await launchChromium();
