@@ -259,12 +259,13 @@ export function courseRoutes(deps: {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
       const q = overviewQuery.parse(req.query);
-      const [disabled, framework, resync] = await Promise.all([
+      const framework = await deps.competencies.loadFramework();
+      // Every read of the page at once (the overview's own reads are parallel inside it).
+      const [disabled, resync, overview] = await Promise.all([
         deps.settings.disabledCompetencies(course.id),
-        deps.competencies.loadFramework(),
         deps.grading.latestJob(launchScope(launch), 'resync', course.id),
+        overviewOf(course, framework),
       ]);
-      const overview = await overviewOf(course, framework);
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),
