@@ -47,7 +47,7 @@ import { coachRoutes } from './faculty/coach-routes';
 import { createObservationRepository } from './faculty/observation-repository';
 import { createCoachFeedback } from './faculty/coach-feedback';
 import { createAssignmentStore, effectiveAssignments } from './faculty/assignments';
-import { loadObservationInstrument } from './faculty/observation-instrument';
+import { loadObservationInstruments } from './faculty/observation-instrument';
 import { createSpentDeepLinks, deepLinkingRoutes } from './lti/deep-linking-routes';
 import { JwksCache } from './lti/jwks-cache';
 import { createLaunchHandler } from './lti/launch-service';
@@ -98,6 +98,9 @@ export interface StartOptions {
     sweeper?: Partial<SweeperOptions>;
     /** Clock of score computations (tests move it back). */
     now?: () => Date;
+    /** The observation instrument file and its archive of older versions (tests change the instrument). */
+    observationInstrumentFile?: string;
+    observationInstrumentArchive?: string;
   };
 }
 
@@ -251,6 +254,11 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     },
   };
 
+  const instruments = loadObservationInstruments(
+    competencyIdsOf(framework),
+    options.tuning?.observationInstrumentFile,
+    options.tuning?.observationInstrumentArchive,
+  );
   const app = buildApp({
     config,
     logger,
@@ -319,7 +327,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
         catalog,
         outbox,
         audit: createAuditLog(connection),
-        instrument: loadObservationInstrument(competencyIdsOf(framework)),
+        instrument: instruments.current,
+        instruments: instruments.byVersion,
       }),
       adminRoutes({ connection, config, logger, provider: lti, registry, grading }),
       programRoutes({

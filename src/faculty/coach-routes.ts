@@ -63,6 +63,8 @@ export function coachRoutes(deps: {
     'scoresFor' | 'scoreHistory' | 'reflectionsForCourse' | 'courseProgress' | 'recordObservation' | 'observationsFor'
   >;
   instrument: ObservationInstrument;
+  /** Every version of the instrument (current and archived): old observations are shown with their version's anchors. */
+  instruments?: ReadonlyMap<number, ObservationInstrument>;
   competencies: CompetencyRepository;
   catalog: Catalog;
   outbox: Pick<Outbox, 'list'>;
@@ -301,6 +303,18 @@ export function coachRoutes(deps: {
           setting: o.setting,
           minutes: o.durationMinutes,
           ratings: o.ratings.map((x) => `${x.competencyId} ${levelText[x.level]}`).join(', '),
+          version: o.instrumentVersion,
+          // The anchor the observer rated against, from the version they used (the instrument may have changed since).
+          anchors: o.ratings.map((x) => {
+            const used = (deps.instruments ?? new Map([[deps.instrument.version, deps.instrument]])).get(o.instrumentVersion);
+            return {
+              competency: x.competencyId,
+              level: levelText[x.level],
+              anchor:
+                used?.competencies.find((c) => c.id === x.competencyId)?.anchors[x.level] ??
+                `(version ${o.instrumentVersion} of the instrument is not on file)`,
+            };
+          }),
           narrative: o.narrative,
         })),
         computedAt: when(snapshot?.computedAt),

@@ -204,17 +204,22 @@ export function courseRoutes(deps: {
         };
       },
     );
-    const [roster, learners, badges, progress, reflections, links, stored] = await Promise.all([
+    const [roster, learners, badges, progress, links, stored] = await Promise.all([
       course.membershipsUrl ? rosterRead : Promise.resolve({ members: undefined, problem: undefined }),
       deps.records.listLearners(course.id),
       deps.grading.courseBadges(course.id),
       deps.assessment.courseProgress(course.id),
-      deps.assessment.reflectionsForCourse(course.id),
       deps.records.listModuleLinks(course.id),
       deps.assignments.find(course.id),
     ]);
+    // Ratings waiting come from the attempts already read (no second read of every reflection text).
     const waitingByUser = new Map<string, number>();
-    for (const r of reflections) if (!r.first) waitingByUser.set(r.userId, (waitingByUser.get(r.userId) ?? 0) + 1);
+    for (const a of progress.attempts)
+      if (a.status === 'completed')
+        for (const x of a.answers)
+          if (x.kind === 'reflection' && !(x.facultyLevel && x.facultyRatedBy))
+            waitingByUser.set(a.userId, (waitingByUser.get(a.userId) ?? 0) + 1);
+    const awaiting = [...waitingByUser.values()].reduce((t, n) => t + n, 0);
     // The course counts its required modules (deep-linked ones unless faculty chose otherwise); without any, the catalog.
     const linked = new Set(links.map((l) => l.moduleId).filter((id): id is string => Boolean(id)));
     const assigned = effectiveAssignments(
@@ -237,7 +242,7 @@ export function courseRoutes(deps: {
       waitingByUser,
       badges,
     });
-    return { rows, problem: roster.problem, awaiting: reflections.filter((r) => !r.first).length, modules };
+    return { rows, problem: roster.problem, awaiting, modules };
   }
 
   router.get(
@@ -262,12 +267,13 @@ export function courseRoutes(deps: {
       const launch = req.session.launch!;
       const course = await courseOf(launch.courseId);
       const q = overviewQuery.parse(req.query);
-      const [disabled, framework, resync] = await Promise.all([
+      const framework = await deps.competencies.loadFramework();
+      // Every read of the page at once (the overview's own reads are parallel inside it).
+      const [disabled, resync, overview] = await Promise.all([
         deps.settings.disabledCompetencies(course.id),
-        deps.competencies.loadFramework(),
         deps.grading.latestJob(launchScope(launch), 'resync', course.id),
+        overviewOf(course, framework),
       ]);
-      const overview = await overviewOf(course, framework);
       res.render('faculty/course', {
         pageTitle: course.title,
         ...pageContext(launch),

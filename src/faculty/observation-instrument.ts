@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { fromRoot } from '../shared/paths';
@@ -41,4 +42,39 @@ export function loadObservationInstrument(competencyIds: readonly string[], file
   if (missing.length > 0 || unknown.length > 0)
     throw new Error(`observation instrument: missing ${missing.join(', ') || 'none'}; unknown ${unknown.join(', ') || 'none'}`);
   return instrument;
+}
+
+/** Superseded versions of the instrument, one file per version (`v<N>.yaml`), kept so old observations stay readable. */
+export const defaultInstrumentArchive = fromRoot('src', 'faculty', 'observation-instruments');
+
+export interface ObservationInstruments {
+  /** The version faculty rate with now. */
+  current: ObservationInstrument;
+  /** Every known version (current and archived), by version number. */
+  byVersion: ReadonlyMap<number, ObservationInstrument>;
+}
+
+/**
+ * The current instrument and every archived one. Changing the instrument means: copy the file into the archive as
+ * `v<old version>.yaml`, then edit it and raise `version`. Archived versions are validated by the schema but not
+ * against today's framework (a competency may since have been renamed or dropped); their version must be lower
+ * than the current one and match the file name.
+ */
+export function loadObservationInstruments(
+  competencyIds: readonly string[],
+  file: string = defaultInstrumentFile,
+  archiveDir: string = defaultInstrumentArchive,
+): ObservationInstruments {
+  const current = loadObservationInstrument(competencyIds, file);
+  const byVersion = new Map<number, ObservationInstrument>([[current.version, current]]);
+  const files = existsSync(archiveDir) ? readdirSync(archiveDir).filter((f) => /^v\d+\.yaml$/.test(f)) : [];
+  for (const name of files.sort()) {
+    const old = observationInstrumentSchema.parse(parseYaml(readFileSync(path.join(archiveDir, name), 'utf8')));
+    if (`v${old.version}.yaml` !== name) throw new Error(`observation instrument archive: ${name} holds version ${old.version}`);
+    if (old.id !== current.id) throw new Error(`observation instrument archive: ${name} is instrument ${old.id}, not ${current.id}`);
+    if (old.version >= current.version)
+      throw new Error(`observation instrument archive: ${name} is not older than the current version ${current.version}`);
+    byVersion.set(old.version, old);
+  }
+  return { current, byVersion };
 }

@@ -27,13 +27,16 @@ export interface RetentionPolicy {
   issuer: string;
   clientId: string;
   courseId: string | undefined;
-  /** Free text (reflections, comments) is deleted this many days after the course's last activity. */
+  /** Free text (reflections, comments, observation narratives) is deleted this many days after the course's last activity. */
   days: number;
   updatedAt: Date;
   updatedBy: string;
 }
 
 export interface RetentionItem {
+  /** Where the text lives: an attempt's answer (reflection, comments) or a faculty observation (narrative). */
+  source: 'attempt' | 'observation';
+  /** The attempt's or the observation's id. */
   attemptId: string;
   courseId: string;
   userId: string;
@@ -363,7 +366,7 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
 
     /**
      * What the retention policy deletes now: every free text in a course whose last activity (a launch,
-     * an attempt started, an answer, a completion) is older than its policy's days. The dry run and the
+     * an attempt started, an answer, a completion, an observation recorded) is older than its policy's days. The dry run and the
      * real run both list exactly this.
      */
     async retentionPlan(scope: AdminScope, at = now()): Promise<RetentionItem[]> {
@@ -382,20 +385,40 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         const days = byCourse.get(courseId) ?? byPlatform.get(`${String(course.issuer)}#${String(course.clientId)}`);
         if (days === undefined) continue;
         const attempts = (await col('attempts').find({ courseId: course._id }).sort({ _id: 1 }).toArray()) as Doc[];
+        const observations = (await col('observations').find({ courseId: course._id }).sort({ _id: 1 }).toArray()) as Doc[];
         let last = (course.lastLaunchAt as Date | undefined)?.getTime() ?? 0;
         for (const a of attempts) {
           for (const t of [a.startedAt, a.completedAt]) if (t instanceof Date) last = Math.max(last, t.getTime());
           for (const x of a.answers as Record<string, unknown>[])
             if (x.submittedAt instanceof Date) last = Math.max(last, x.submittedAt.getTime());
         }
+        // Recording an observation is activity in the course too (faculty may observe without launching).
+        for (const o of observations) if (o.createdAt instanceof Date) last = Math.max(last, o.createdAt.getTime());
         if (at.getTime() - last < days * dayMs) continue;
         for (const a of attempts) {
           for (const x of a.answers as Record<string, unknown>[]) {
             const fields = sealedAnswerFields.filter((f) => x[f] !== undefined && x[f] !== null);
             if (fields.length > 0)
-              items.push({ attemptId: String(a._id), courseId, userId: String(a.userId), itemId: String(x.itemId), fields });
+              items.push({
+                source: 'attempt',
+                attemptId: String(a._id),
+                courseId,
+                userId: String(a.userId),
+                itemId: String(x.itemId),
+                fields,
+              });
           }
         }
+        for (const o of observations)
+          if (o.narrative !== undefined && o.narrative !== null)
+            items.push({
+              source: 'observation',
+              attemptId: String(o._id),
+              courseId,
+              userId: String(o.userId),
+              itemId: 'observation',
+              fields: ['narrative'],
+            });
       }
       return items;
     },
@@ -404,6 +427,10 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
     async runRetention(scope: AdminScope, actor: string, at = now()): Promise<RetentionItem[]> {
       const plan = await this.retentionPlan(scope, at);
       for (const item of plan) {
+        if (item.source === 'observation') {
+          await col('observations').updateOne({ _id: oid(item.attemptId) }, { $unset: { narrative: 1 } });
+          continue;
+        }
         const attempt = (await col('attempts').findOne({ _id: oid(item.attemptId) })) as Doc | null;
         const index = (attempt?.answers as Record<string, unknown>[] | undefined)?.findIndex((x) => x.itemId === item.itemId) ?? -1;
         if (index < 0) continue;
@@ -455,6 +482,31 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
               rewritten += result.modifiedCount;
             }
           }
+        }
+        after = batch[batch.length - 1]!._id as Types.ObjectId;
+        options.onBatch?.(scanned, rewritten);
+      }
+      // Observation narratives are sealed the same way: without this, removing the old key would lose them.
+      after = undefined;
+      for (;;) {
+        const batch = (await col('observations')
+          .find(after ? { _id: { $gt: after } } : {})
+          .sort({ _id: 1 })
+          .limit(batchSize)
+          .toArray()) as Doc[];
+        if (batch.length === 0) break;
+        for (const observation of batch) {
+          scanned += 1;
+          const value = observation.narrative;
+          let plainText: string | undefined;
+          if (typeof value === 'string') plainText = value;
+          else if (isSealed(value) && value.kid !== crypto.currentKid) plainText = crypto.decrypt(value);
+          if (plainText === undefined) continue;
+          const result = await col('observations').updateOne(
+            { _id: observation._id, narrative: value },
+            { $set: { narrative: crypto.encrypt(plainText) } },
+          );
+          rewritten += result.modifiedCount;
         }
         after = batch[batch.length - 1]!._id as Types.ObjectId;
         options.onBatch?.(scanned, rewritten);

@@ -11,13 +11,29 @@ export function withRosterNames(roster: RosterService, connection: Connection): 
     async roster(course) {
       const members = await roster.roster(course);
       const users = connection.collection('users');
-      for (const m of members) {
-        if (!m.name || m.name === m.userId) continue;
-        await users.updateOne(
-          { issuer: course.issuer, clientId: course.clientId, sub: m.userId, nameSource: { $in: ['pseudonym', 'roster'] } },
-          { $set: { name: m.name, nameSource: 'roster' } },
-        );
-      }
+      const named = new Map(members.filter((m) => m.name && m.name !== m.userId).map((m) => [m.userId, m.name]));
+      if (named.size === 0) return members;
+      // One read finds who still needs the roster's name (the faculty overview calls this on every load): no write per member.
+      const stale = await users
+        .find(
+          {
+            issuer: course.issuer,
+            clientId: course.clientId,
+            sub: { $in: [...named.keys()] },
+            nameSource: { $in: ['pseudonym', 'roster'] },
+          },
+          { projection: { sub: 1, name: 1 } },
+        )
+        .toArray();
+      const updates = stale
+        .filter((u) => named.get(String(u.sub)) !== u.name)
+        .map((u) => ({
+          updateOne: {
+            filter: { _id: u._id, nameSource: { $in: ['pseudonym', 'roster'] } },
+            update: { $set: { name: named.get(String(u.sub))!, nameSource: 'roster' } },
+          },
+        }));
+      if (updates.length > 0) await users.bulkWrite(updates, { ordered: false });
       return members;
     },
   };

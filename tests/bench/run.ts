@@ -5,7 +5,7 @@
  * JSON to bench-results/. Not part of npm test. Exits 1 when a target is missed (BENCH_NO_FAIL=1: 0).
  *
  * Knobs: BENCH_QUICK=1, BENCH_SKIP_BUILD=1 (use dist/ as it is), BENCH_CPU_PROF=coach|ltijs|both
- * (node --cpu-prof of the tool processes into bench-results/profiles), BENCH_ONLY=launch|passback (skip the
+ * (node --cpu-prof of the tool processes into bench-results/profiles), BENCH_ONLY=launch|passback|faculty (skip the
  * other phases), BENCH_COUNT_COMMANDS=1 (a counting proxy between each tool and the database: commands per
  * launch and per delivered score, by name).
  */
@@ -21,6 +21,7 @@ import { devPlatformDirectory } from '../../src/devplatform';
 import { createOutbox } from '../../src/grading/outbox';
 import { fromRoot } from '../../src/shared/paths';
 import { startCommandCounter, type CommandCounter } from './command-counter';
+import { benchFacultyOverview } from './faculty-overview';
 import { BenchBrowser, fullLaunch } from './http-client';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -146,6 +147,9 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const loadBefore = os.loadavg();
   log(`${quick ? 'quick' : 'full'} run; load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} cores`);
+  // Faculty overview (issue 11), in its own module with its own database; BENCH_ONLY=faculty runs only it.
+  const faculty = !only || only === 'faculty' ? await benchFacultyOverview(log) : undefined;
+  if (only === 'faculty') return faculty!.met || process.env.BENCH_NO_FAIL === '1' ? 0 : 1;
   if (process.env.BENCH_SKIP_BUILD !== '1' || !existsSync(fromRoot('dist', 'src', 'main.js'))) {
     log('building (tsc)…');
     execFileSync(process.execPath, [fromRoot('node_modules', 'typescript', 'bin', 'tsc'), '-p', fromRoot('tsconfig.build.json')], {
