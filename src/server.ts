@@ -194,6 +194,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     encryptionKey: config.ltiKey,
     databaseUri,
     secureCookies: config.secureCookies,
+    platformKeyBits: config.platformKeyBits,
     validator,
     onLaunch: createLaunchHandler({ records, catalog, frameOrigins }),
     onRefused,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { fromRoot } from '../../src/shared/paths';
-import { freePort, testDatabaseUri, testDataEncryptionKeys } from './test-server';
+import { freePort, testDatabaseUri, testDataEncryptionKeys, testPlatformKeyBits } from './test-server';
 
 /** CoachLTI as its own process (src/main.ts), so a test can tell whether a request ended the process. */
 /** Document counts of every collection of the child's database (minus `except`): "nothing written" = no change. */
@@ -42,6 +42,7 @@ export async function startChildServer(env: Record<string, string> = {}): Promis
       TOOL_URL: `http://127.0.0.1:${port}`,
       // Every child (and a restart) reads what the others encrypted.
       DATA_ENCRYPTION_KEYS: testDataEncryptionKeys,
+      TEST_PLATFORM_KEY_BITS: testPlatformKeyBits,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

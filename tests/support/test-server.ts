@@ -8,15 +8,25 @@ import { generateKeyEntry } from '../../src/privacy/field-crypto';
 import { createLogger } from '../../src/shared/logger';
 import { startServer, type RunningServer, type StartOptions } from '../../src/server';
 
-/** A fresh database name on the shared test server; every test file or test gets its own. */
+/** This jest worker's database server (global setup starts one per worker). */
+function workerDatabaseBaseUri(): string | undefined {
+  const all = (process.env.TEST_MONGODB_BASE_URIS ?? '').split(' ').filter(Boolean);
+  const worker = Number(process.env.JEST_WORKER_ID ?? 1);
+  return all.length > 0 ? all[(Math.max(1, worker) - 1) % all.length] : process.env.TEST_MONGODB_BASE_URI;
+}
+
+/** A fresh database name on this worker's test server; every test file or test gets its own. */
 export function testDatabaseUri(label = 'test'): string {
-  const base = process.env.TEST_MONGODB_BASE_URI;
+  const base = workerDatabaseBaseUri();
   if (!base) throw new Error('TEST_MONGODB_BASE_URI is not set: run tests through jest (global setup starts the database)');
   return `${base}/${label.replace(/[^a-z0-9]/gi, '_').slice(0, 30)}_${randomBytes(4).toString('hex')}`;
 }
 
 /** One data encryption key per test process, so production-mode servers start and restarts can read old records. */
 export const testDataEncryptionKeys = process.env.DATA_ENCRYPTION_KEYS ?? generateKeyEntry('test1');
+
+/** Platform key pairs of 2048 bits in test servers (production: 4096), a tenth of the generation time. */
+export const testPlatformKeyBits = process.env.TEST_PLATFORM_KEY_BITS ?? '2048';
 
 /** Collects log lines in memory so tests can assert on what was logged. */
 export class LogCapture extends Writable {
@@ -65,6 +75,7 @@ export async function startTestServer(
       HOST: '127.0.0.1',
       TOOL_URL: `http://127.0.0.1:${port}`,
       DATA_ENCRYPTION_KEYS: testDataEncryptionKeys,
+      TEST_PLATFORM_KEY_BITS: testPlatformKeyBits,
       ...env,
     },
     logger: createLogger('info', logs),
