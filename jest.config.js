@@ -7,5 +7,6 @@ module.exports = {
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
   globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
   testSequencer: '<rootDir>/tests/support/sequencer.js',
-  testTimeout: 60000,
+  // Two workers on a shared 2-core machine: a test that needs 10 s alone can need several times that.
+  testTimeout: 120000,
 };
