@@ -8,10 +8,11 @@ const Sequencer = require('@jest/test-sequencer').default;
 const heavyFirst = [
   'tests/reliability/launch-load.test.ts',
   'tests/grading/crash-points.test.ts',
+  'tests/admin/cli.test.ts',
   'tests/curriculum/score-model-flow.test.ts',
-  'tests/privacy/privacy.test.ts',
+  'tests/foundation/embedded-shared.test.ts',
   'tests/browser/faculty.browser.test.ts',
-  'tests/security/hardening.test.ts',
+  'tests/security/fuzz.test.ts',
   'tests/grading/faults.test.ts',
 ];
 
