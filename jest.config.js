@@ -6,5 +6,7 @@ module.exports = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalSetup: '<rootDir>/tests/support/global-setup.ts',
   globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
-  testTimeout: 60000,
+  testSequencer: '<rootDir>/tests/support/sequencer.js',
+  // Two workers on a shared 2-core machine: a test that needs 10 s alone can need several times that.
+  testTimeout: 120000,
 };

@@ -204,6 +204,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     encryptionKey: config.ltiKey,
     databaseUri,
     secureCookies: config.secureCookies,
+    platformKeyBits: config.platformKeyBits,
     validator,
     issuerWithoutCookie: cookielessIssuer(loginAttempts),
     onLaunch: createLaunchHandler({ records, catalog, frameOrigins, tokens: launchTokens }),

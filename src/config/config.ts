@@ -58,6 +58,7 @@ const envSchema = z.object({
   ),
   COACHLTI_FAULT_POINT: z.preprocess(emptyAsUndefined, z.enum(faultPointNames).optional()),
   CHROMIUM_PATH: z.preprocess(emptyAsUndefined, z.string().optional()),
+  TEST_PLATFORM_KEY_BITS: z.preprocess(emptyAsUndefined, z.enum(['2048', '3072', '4096']).optional()),
   DATA_ENCRYPTION_KEYS: z.preprocess(
     emptyAsUndefined,
     z
@@ -99,6 +100,8 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly migrateOnStart: boolean;
   readonly dbConnectTimeoutMs: number;
+  /** RSA size of the key pair generated per registered platform: 4096 except under NODE_ENV=test when asked. */
+  readonly platformKeyBits: number;
   /** Platforms registered through Dynamic Registration are active at once (default: not in production). */
   readonly dynRegAutoActivate: boolean;
   /** Dynamic Registration needs an administrator's invite link (default: in production). */
@@ -197,6 +200,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!dataEncryptionKeys) throw new ConfigError('Invalid configuration: DATA_ENCRYPTION_KEYS could not be generated');
   if (isProduction && e.COACHLTI_FAULT_POINT)
     throw new ConfigError('Invalid configuration: COACHLTI_FAULT_POINT is for tests and must not be set in production');
+  if (e.TEST_PLATFORM_KEY_BITS && e.NODE_ENV !== 'test')
+    throw new ConfigError('Invalid configuration: TEST_PLATFORM_KEY_BITS is for tests and needs NODE_ENV=test');
   const toolUrl = (e.TOOL_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   if (isProduction && e.DEV_PLATFORM === true) {
     throw new ConfigError('Invalid configuration: DEV_PLATFORM cannot be true in production (anyone could launch as anyone)');
@@ -216,6 +221,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,
+    platformKeyBits: Number(e.TEST_PLATFORM_KEY_BITS ?? 4096),
     // Auto-activation only where the test platform runs: a forgotten NODE_ENV on a public server stays safe.
     dynRegAutoActivate: e.LTI_DYNREG_AUTO_ACTIVATE ?? devPlatformEnabled,
     dynRegRequireInvite: e.LTI_DYNREG_REQUIRE_INVITE ?? isProduction,

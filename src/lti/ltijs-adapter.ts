@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import crypto, { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { CookieOptions, Express, NextFunction, Request, Response } from 'express';
 import type { JWK } from 'jose';
 import { ConflictError, ServiceUnavailableError } from '../shared/errors';
@@ -73,6 +73,23 @@ const ltijsSingleton = (require('ltijs') as { Provider: LtijsProvider }).Provide
 const ltijsAuth = require('ltijs/dist/Utils/Auth') as LtijsAuth;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+/**
+ * Tests only (TEST_PLATFORM_KEY_BITS): ltijs generates a 4096-bit RSA pair per registered platform, seconds of
+ * blocked CPU on a busy machine. Inside this context its key generation uses the smaller size; production
+ * (always 4096) never enters it, nor patches anything.
+ */
+const platformKeyBits = new AsyncLocalStorage<number>();
+let keyGenerationPatched = false;
+function allowSmallerPlatformKeys(): void {
+  if (keyGenerationPatched) return;
+  keyGenerationPatched = true;
+  const generate = crypto.generateKeyPairSync as (type: string, options: Record<string, unknown>) => unknown;
+  (crypto as { generateKeyPairSync: unknown }).generateKeyPairSync = (type: string, options: Record<string, unknown>) => {
+    const bits = platformKeyBits.getStore();
+    return generate.call(crypto, type, bits && type === 'rsa' ? { ...options, modulusLength: bits } : options);
+  };
+}
+
 /** Validators by ltijs Database instance: each provider we create routes validation to its own. */
 const validators = new WeakMap<object, { validate: IdTokenValidator; issuerWithoutCookie?: CookielessIssuer }>();
 /**
@@ -144,6 +161,8 @@ export interface LtiProviderOptions {
   encryptionKey: string;
   databaseUri: string;
   secureCookies: boolean;
+  /** RSA size of each platform's key pair (4096; smaller only in tests). */
+  platformKeyBits?: number;
   validator: IdTokenValidator;
   /** Without it, a launch without the login's state cookie is refused (the page offers a new window). */
   issuerWithoutCookie?: CookielessIssuer;
@@ -322,14 +341,18 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       if (!registerOptions.replace && (await getPlatform(input.issuer, input.clientId))) {
         throw new PlatformExistsError(input.issuer, input.clientId);
       }
-      const platform = await provider.registerPlatform({
-        url: input.issuer,
-        name: input.name,
-        clientId: input.clientId,
-        authenticationEndpoint: input.authUrl,
-        accesstokenEndpoint: input.tokenUrl,
-        authConfig: { method: 'JWK_SET', key: input.jwksUrl },
-      });
+      const register = (): Promise<LtijsPlatform> =>
+        provider.registerPlatform({
+          url: input.issuer,
+          name: input.name,
+          clientId: input.clientId,
+          authenticationEndpoint: input.authUrl,
+          accesstokenEndpoint: input.tokenUrl,
+          authConfig: { method: 'JWK_SET', key: input.jwksUrl },
+        });
+      const bits = options.platformKeyBits ?? 4096;
+      if (bits !== 4096) allowSmallerPlatformKeys();
+      const platform = bits === 4096 ? await register() : await platformKeyBits.run(bits, register);
       return toRecord(platform);
     },
     async getPlatform(issuer, clientId) {

@@ -2,7 +2,7 @@ import { createAdminAccounts } from '../../src/admin/admin-accounts';
 import { devPlatformDirectory, type Shape } from '../../src/devplatform';
 import type { OutboxEntry, OutboxStatus } from '../../src/grading/outbox';
 import { Browser, decodeHtml, parseForms, type PageResponse } from '../support/browser';
-import type { TestServer } from '../support/test-server';
+import { testBcryptCost, type TestServer } from '../support/test-server';
 
 let counter = 0;
 
@@ -14,7 +14,7 @@ export function newAdmin(label = 'admin'): { email: string; password: string } {
 
 export async function createAdmin(server: TestServer, label = 'admin'): Promise<{ email: string; password: string }> {
   const admin = newAdmin(label);
-  await createAdminAccounts(server.connection).create(admin.email, admin.password);
+  await createAdminAccounts(server.connection, { cost: testBcryptCost }).create(admin.email, admin.password);
   return admin;
 }
 

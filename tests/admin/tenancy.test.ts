@@ -8,7 +8,7 @@ import type { Shape } from '../../src/devplatform';
 import type { OutboxEntry } from '../../src/grading/outbox';
 import { Browser, type PageResponse } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { startTestServer, testBcryptCost, type TestServer } from '../support/test-server';
 import { csrfOf, finishModule, learnersOf, ledgerRows, newAdmin, settled, signIn } from './support';
 
 jest.setTimeout(240_000);
@@ -71,7 +71,7 @@ describe('administrators are scoped to their platform (tenant)', () => {
   const actors: string[] = [];
   async function passportAdmin(scope: Parameters<ReturnType<typeof createAdminAccounts>['create']>[2]): Promise<Browser> {
     const admin = newAdmin('tenant');
-    await createAdminAccounts(server.connection).create(admin.email, admin.password, scope);
+    await createAdminAccounts(server.connection, { cost: testBcryptCost }).create(admin.email, admin.password, scope);
     const browser = new Browser();
     const res = await signIn(server, browser, admin.email, admin.password);
     if (res.status !== 303) throw new Error(`sign-in answered ${res.status}`);
@@ -308,7 +308,7 @@ describe('administrators are scoped to their platform (tenant)', () => {
 
   test('when a password administrator is narrowed to a platform while signed in, then the next request is already scoped', async () => {
     const admin = newAdmin('narrowed');
-    const accounts = createAdminAccounts(server.connection);
+    const accounts = createAdminAccounts(server.connection, { cost: testBcryptCost });
     await accounts.create(admin.email, admin.password, globalScope);
     const browser = new Browser();
     expect((await signIn(server, browser, admin.email, admin.password)).status).toBe(303);

@@ -74,9 +74,16 @@ describe('configuration', () => {
     ],
     [{ DATA_ENCRYPTION_KEYS: 'k1:c2hvcnQ=' }, /^Invalid configuration: DATA_ENCRYPTION_KEYS key "k1" must be 32 bytes/],
     [{ LTI_KEY: 'short' }, /^Invalid configuration: LTI_KEY must be at least 32 characters/],
+    [{ TEST_PLATFORM_KEY_BITS: '2048' }, /^Invalid configuration: TEST_PLATFORM_KEY_BITS is for tests and needs NODE_ENV=test/],
+    [{ NODE_ENV: 'test', TEST_PLATFORM_KEY_BITS: '1024' }, /^Invalid configuration: TEST_PLATFORM_KEY_BITS /],
   ])('when the environment is %j, then loading fails with a message naming the variable', (env, message) => {
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(ConfigError);
     expect(() => loadConfig({ DATA_DIR: tmp(), ...env })).toThrow(message);
+  });
+
+  test('when TEST_PLATFORM_KEY_BITS is unset, then platform keys are 4096 bits; under NODE_ENV=test it may ask for 2048', () => {
+    expect(loadConfig({ DATA_DIR: tmp() }).platformKeyBits).toBe(4096);
+    expect(loadConfig({ DATA_DIR: tmp(), NODE_ENV: 'test', TEST_PLATFORM_KEY_BITS: '2048' }).platformKeyBits).toBe(2048);
   });
 
   test('when the process starts with PORT=abc, then it exits 1 with one line naming PORT', () => {

@@ -6,7 +6,7 @@ import request from 'supertest';
 import { fromRoot } from '../../src/shared/paths';
 import { Browser } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { startTestServer, testPlatformKeyBits, type TestServer } from '../support/test-server';
 
 jest.setTimeout(240_000);
 
@@ -21,7 +21,7 @@ function runCli(script: string[], args: string[], dataDir: string, stdin?: strin
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', fromRoot(...script), ...args], {
       cwd: fromRoot(),
-      env: { PATH: process.env.PATH, NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+      env: { PATH: process.env.PATH, NODE_ENV: 'test', DATA_DIR: dataDir, LOG_LEVEL: 'warn', TEST_PLATFORM_KEY_BITS: testPlatformKeyBits },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

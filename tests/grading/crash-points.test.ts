@@ -9,7 +9,7 @@ import { faultPointNames, type FaultPointName } from '../../src/shared/fault-poi
 import { createLogger } from '../../src/shared/logger';
 import { fromRoot } from '../../src/shared/paths';
 import { Browser, parseForms, findLink, type HtmlForm, type PageResponse } from '../support/browser';
-import { freePort, testDatabaseUri } from '../support/test-server';
+import { freePort, testDatabaseUri, testPlatformKeyBits } from '../support/test-server';
 
 jest.setTimeout(600_000);
 
@@ -35,7 +35,15 @@ interface Tool {
 
 function startTool(env: Record<string, string>): Tool {
   const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'main.ts')], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'test', LOG_LEVEL: 'warn', MIGRATE_ON_START: 'true', ...secrets, ...env },
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'warn',
+      MIGRATE_ON_START: 'true',
+      TEST_PLATFORM_KEY_BITS: testPlatformKeyBits,
+      ...secrets,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';

@@ -5,7 +5,7 @@ import { competencyIdsOf, loadFrameworkFile } from '../../src/competencies/frame
 import { loadModules } from '../../src/curriculum/load-content';
 import { parseCsv } from '../../src/standards/csv';
 import { Browser, decodeHtml, type PageResponse } from '../support/browser';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { startTestServer, testBcryptCost, type TestServer } from '../support/test-server';
 import { newAdmin, signIn } from '../admin/support';
 
 jest.setTimeout(120_000);
@@ -37,7 +37,7 @@ describe('program dashboard', () => {
 
   async function adminBrowser(scope: AdminScope): Promise<Browser> {
     const admin = newAdmin('program');
-    await createAdminAccounts(server.connection).create(admin.email, admin.password, scope);
+    await createAdminAccounts(server.connection, { cost: testBcryptCost }).create(admin.email, admin.password, scope);
     const browser = new Browser();
     const res = await signIn(server, browser, admin.email, admin.password);
     if (res.status !== 303) throw new Error(`sign-in answered ${res.status}`);

@@ -3,7 +3,7 @@ import type { Browser } from 'playwright-core';
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
 import { platformScope } from '../../src/admin/admin-scope';
 import { launchChromium, pngSize, screenshot, seriousViolations } from '../support/chromium';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { startTestServer, testBcryptCost, type TestServer } from '../support/test-server';
 import { newAdmin } from '../admin/support';
 
 jest.setTimeout(180_000);
@@ -80,7 +80,7 @@ describe('the program dashboard in Chromium', () => {
   test('when a scoped administrator chooses a course, then the charts, their table twin and the suppressed cells pass the accessibility checks', async () => {
     const today = new Date().toISOString().slice(0, 10);
     const admin = newAdmin('program-browser');
-    await createAdminAccounts(server.connection).create(admin.email, admin.password, platformScope(platform));
+    await createAdminAccounts(server.connection, { cost: testBcryptCost }).create(admin.email, admin.password, platformScope(platform));
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     await page.goto(`${server.url}/admin/program`);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -21,7 +21,11 @@ export function readFigures(): SecurityFigures {
 }
 
 function merge(part: SecurityFigures): void {
-  writeFileSync(figuresFile(), JSON.stringify({ ...readFigures(), ...part }, null, 2));
+  // Written aside and renamed: with parallel jest workers another file may be reading it at that moment.
+  const file = figuresFile();
+  const partial = `${file}.${process.pid}.tmp`;
+  writeFileSync(partial, JSON.stringify({ ...readFigures(), ...part }, null, 2));
+  renameSync(partial, file);
 }
 
 export function recordMatrixFigures(matrix: NonNullable<SecurityFigures['matrix']>): void {

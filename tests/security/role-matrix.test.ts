@@ -7,7 +7,7 @@ import { Browser, parseForms, type PageResponse } from '../support/browser';
 import { hurry } from '../support/coach';
 import { launch, launchInput } from '../support/lti-launch';
 import { scoreCourse } from '../support/outbox-fixtures';
-import { startTestServer, type TestServer } from '../support/test-server';
+import { startTestServer, testBcryptCost, type TestServer } from '../support/test-server';
 import { listRoutes } from './route-table';
 import { recordMatrixFigures } from './figures';
 
@@ -171,7 +171,7 @@ describe('route table × personas', () => {
       if (landing.status !== 200) throw new Error(`${persona} launch answered ${landing.status}`);
       browsers.set(persona, browser);
     }
-    const accounts = createAdminAccounts(server.connection);
+    const accounts = createAdminAccounts(server.connection, { cost: testBcryptCost });
     const canvas = (await server.devPlatform!.registration('canvas'))!;
     const moodle = (await server.devPlatform!.registration('moodle'))!;
     for (const [persona, scope] of [

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { MongoClient } from 'mongodb';
 import { fromRoot } from '../../src/shared/paths';
-import { freePort, testDatabaseUri, testDataEncryptionKeys } from './test-server';
+import { freePort, testDatabaseUri, testDataEncryptionKeys, testPlatformKeyBits } from './test-server';
 
 /** CoachLTI as its own process (src/main.ts), so a test can tell whether a request ended the process. */
 /** Document counts of every collection of the child's database (minus `except`): "nothing written" = no change. */
@@ -30,20 +30,23 @@ export interface ChildServer {
 export async function startChildServer(env: Record<string, string> = {}): Promise<ChildServer> {
   const port = await freePort();
   const databaseUri = env.MONGODB_URI ?? testDatabaseUri('child');
+  const settings: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'warn',
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'coachlti-child-')),
+    MONGODB_URI: databaseUri,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    TOOL_URL: `http://127.0.0.1:${port}`,
+    // Every child (and a restart) reads what the others encrypted.
+    DATA_ENCRYPTION_KEYS: testDataEncryptionKeys,
+    ...env,
+  };
+  // Smaller platform keys only where the configuration accepts them (production-mode children keep 4096).
+  if (settings.NODE_ENV === 'test') settings.TEST_PLATFORM_KEY_BITS ??= testPlatformKeyBits;
   const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('src', 'main.ts')], {
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'warn',
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'coachlti-child-')),
-      MONGODB_URI: databaseUri,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      TOOL_URL: `http://127.0.0.1:${port}`,
-      // Every child (and a restart) reads what the others encrypted.
-      DATA_ENCRYPTION_KEYS: testDataEncryptionKeys,
-      ...env,
-    },
+    env: settings,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

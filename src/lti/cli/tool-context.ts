@@ -25,6 +25,7 @@ export async function openToolContext(config: Config, logger: Logger): Promise<T
     encryptionKey: config.ltiKey,
     databaseUri: uri,
     secureCookies: config.secureCookies,
+    platformKeyBits: config.platformKeyBits,
     validator: createIdTokenValidator({
       jwks: new JwksCache(),
       nonces: createNonceStore(connection),
