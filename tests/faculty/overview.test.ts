@@ -43,6 +43,15 @@ describe('faculty course overview', () => {
       expect(row.match(/class="level level-not-started"/g)).toHaveLength(13);
     }
     expect(page.text.match(/scope="colgroup"/g)).toHaveLength(4);
+    // The two header rows cover the same columns as a body row, so each heading sits over its own column.
+    const columns = (tr: string, rowspanFromAbove = 0): number =>
+      rowspanFromAbove +
+      [...tr.matchAll(/<t[hd]\b([^>]*)>/g)].reduce((n, m) => n + Number(/colspan="(\d+)"/.exec(m[1] ?? '')?.[1] ?? 1), 0);
+    const [top, second] = [...(/<thead>([\s\S]*?)<\/thead>/.exec(html)?.[1] ?? '').matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => m[1]!);
+    const carried = [...top!.matchAll(/rowspan="2"/g)].length;
+    const bodyColumns = columns(rowOf(html, names[0]!));
+    expect(columns(top!)).toBe(bodyColumns);
+    expect(columns(second!, carried)).toBe(bodyColumns);
     // Settings stay reachable from the landing page.
     expect(page.text).toContain('action="/course/resync"');
     expect(page.text).toContain('action="/course/grading-settings"');
