@@ -53,7 +53,7 @@ import { createLaunchHandler } from './lti/launch-service';
 import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
 import { createFrameOrigins } from './lti/frame-origins';
 import { createLoginAttempts } from './lti/login-attempts';
-import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
+import { defaultPlatformCacheMs, createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
 import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
 import { createRosterService } from './lti/nrps';
 import { createPlatformClient, type PlatformClient } from './lti/platform-client';
@@ -95,6 +95,8 @@ export interface StartOptions {
     sweeper?: Partial<SweeperOptions>;
     /** Clock of score computations (tests move it back). */
     now?: () => Date;
+    /** How long registered platforms are served from memory (default 5 s). */
+    platformCacheMs?: number;
   };
 }
 
@@ -187,6 +189,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     jwks: new JwksCache(),
     nonces: createNonceStore(connection),
     expectedNonce: (state) => loginAttempts.nonceFor(state),
+    consumeLogin: (state, nonce) => loginAttempts.consume(state, nonce),
+    settingsCacheMs: options.tuning?.platformCacheMs ?? defaultPlatformCacheMs,
     registry,
     lookupPlatform: (issuer, clientId) => lti.lookupPlatform(issuer, clientId),
   });
@@ -197,6 +201,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     validator,
     onLaunch: createLaunchHandler({ records, catalog, frameOrigins }),
     onRefused,
+    platformCacheMs: options.tuning?.platformCacheMs,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
   const roster = withRosterNames(createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize }), connection);

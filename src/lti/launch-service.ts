@@ -3,7 +3,7 @@ import type { Catalog } from '../curriculum/catalog';
 import type { LaunchRecords } from '../courses/launch-records';
 import type { FrameOrigins } from './frame-origins';
 import { ForbiddenError } from '../shared/errors';
-import type { LaunchSession } from '../web/session';
+import { isFreshSession, type LaunchSession } from '../web/session';
 import { toLaunchContext } from './claims';
 import type { ValidatedLaunch } from './launch-validation';
 import { summarizeRoles } from './roles';
@@ -41,7 +41,8 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
       ctx.deepLinking?.returnUrl,
     ]);
 
-    await regenerate(req);
+    // A session made in this very request already has an id nobody else knows (no fixation possible).
+    if (!isFreshSession(req)) await regenerate(req);
     const session: LaunchSession = {
       userId: recorded.user.id,
       userName: recorded.user.name,
