@@ -295,7 +295,8 @@ export function createRegistrar(core: Core): () => Promise<void> {
 
   return () => {
     running ??= (async () => {
-      for (const shape of shapes) await registerShape(shape);
+      // Both shapes at once: each waits mostly on the tool generating its key pair.
+      await Promise.all(shapes.map((shape) => registerShape(shape)));
     })().finally(() => {
       running = undefined;
     });
