@@ -295,8 +295,7 @@ export function createRegistrar(core: Core): () => Promise<void> {
 
   return () => {
     running ??= (async () => {
-      // Both shapes at once: each waits mostly on the tool generating its key pair.
-      await Promise.all(shapes.map((shape) => registerShape(shape)));
+      for (const shape of shapes) await registerShape(shape);
     })().finally(() => {
       running = undefined;
     });
