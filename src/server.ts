@@ -56,7 +56,7 @@ import { createFrameOrigins } from './lti/frame-origins';
 import { cookielessIssuer, createLoginAttempts } from './lti/login-attempts';
 import { createLaunchTokens } from './lti/launch-token';
 import { launchContexts } from './web/launch-context';
-import { createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
+import { defaultPlatformCacheMs, createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
 import { createRefusalHandler, ltiRoutes } from './lti/lti-routes';
 import { createRosterService } from './lti/nrps';
 import { createPlatformClient, type PlatformClient } from './lti/platform-client';
@@ -101,6 +101,8 @@ export interface StartOptions {
     /** The observation instrument file and its archive of older versions (tests change the instrument). */
     observationInstrumentFile?: string;
     observationInstrumentArchive?: string;
+    /** How long registered platforms are served from memory (default 5 s). */
+    platformCacheMs?: number;
   };
 }
 
@@ -197,6 +199,8 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     jwks: new JwksCache(),
     nonces: createNonceStore(connection),
     expectedNonce: (state) => loginAttempts.nonceFor(state),
+    consumeLogin: (state, nonce) => loginAttempts.consume(state, nonce),
+    settingsCacheMs: options.tuning?.platformCacheMs ?? defaultPlatformCacheMs,
     registry,
     lookupPlatform: (issuer, clientId) => lti.lookupPlatform(issuer, clientId),
   });
@@ -209,6 +213,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     issuerWithoutCookie: cookielessIssuer(loginAttempts),
     onLaunch: createLaunchHandler({ records, catalog, frameOrigins, tokens: launchTokens }),
     onRefused,
+    platformCacheMs: options.tuning?.platformCacheMs,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
   const roster = withRosterNames(createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize }), connection);

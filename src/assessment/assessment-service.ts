@@ -461,9 +461,13 @@ export function createAssessmentService(deps: AssessmentDeps) {
     },
 
     /** Reflections in a course's completed attempts, for faculty to rate (unrated first). */
-    async reflectionsForCourse(courseId: string): Promise<CourseReflection[]> {
+    /** With `userId`, only that person's (a coach's own page reads these, not the whole class's). */
+    async reflectionsForCourse(courseId: string, userId?: string): Promise<CourseReflection[]> {
       const out: CourseReflection[] = [];
-      for (const attempt of await deps.attempts.listCompletedForCourse(courseId)) {
+      const attempts = userId
+        ? await deps.attempts.listCompletedForUser(userId, courseId)
+        : await deps.attempts.listCompletedForCourse(courseId);
+      for (const attempt of attempts) {
         const module = await moduleOf(attempt);
         for (const answer of attempt.answers) {
           const item = module.items.find((i) => i.id === answer.itemId);

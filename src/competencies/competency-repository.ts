@@ -21,8 +21,16 @@ export interface CompetencyRepository {
   loadFramework(): Promise<Framework>;
 }
 
+/**
+ * The framework changes only through migrations (a new version ships with one), so pages reuse the last
+ * read for this long instead of two reads per page; a migration run elsewhere shows within the bound.
+ */
+export const frameworkCacheMs = 60_000;
+
 /** Model names are ours alone (ltijs registers platform, idtoken, nonce, state, accesstoken…). */
-export function createCompetencyRepository(connection: Connection): CompetencyRepository {
+export function createCompetencyRepository(connection: Connection, options: { cacheMs?: number } = {}): CompetencyRepository {
+  const cacheMs = options.cacheMs ?? frameworkCacheMs;
+  let cached: { at: number; framework: Promise<Framework> } | undefined;
   const domains: Model<DomainDoc> =
     connection.models.CompetencyDomain ??
     connection.model<DomainDoc>(
@@ -42,22 +50,38 @@ export function createCompetencyRepository(connection: Connection): CompetencyRe
       ),
     );
 
+  async function read(): Promise<Framework> {
+    const [domainDocs, competencyDocs] = await Promise.all([
+      domains.find().sort({ position: 1 }).lean<DomainDoc[]>(),
+      competencies.find().sort({ position: 1 }).lean<CompetencyDoc[]>(),
+    ]);
+    return {
+      domains: domainDocs.map((d) => ({
+        id: d._id,
+        uuid: d.uuid,
+        name: d.name,
+        competencies: competencyDocs
+          .filter((c) => c.domainId === d._id)
+          .map((c) => ({ id: c._id, uuid: c.uuid, name: c.name, summary: c.summary })),
+      })),
+    };
+  }
+
   return {
-    async loadFramework() {
-      const [domainDocs, competencyDocs] = await Promise.all([
-        domains.find().sort({ position: 1 }).lean<DomainDoc[]>(),
-        competencies.find().sort({ position: 1 }).lean<CompetencyDoc[]>(),
-      ]);
-      return {
-        domains: domainDocs.map((d) => ({
-          id: d._id,
-          uuid: d.uuid,
-          name: d.name,
-          competencies: competencyDocs
-            .filter((c) => c.domainId === d._id)
-            .map((c) => ({ id: c._id, uuid: c.uuid, name: c.name, summary: c.summary })),
-        })),
-      };
+    loadFramework() {
+      if (cached && Date.now() - cached.at < cacheMs) return cached.framework;
+      const slot = { at: Date.now(), framework: read() };
+      if (cacheMs > 0) cached = slot;
+      // A failed or empty read (before the first migration) is not kept.
+      slot.framework.then(
+        (f) => {
+          if (f.domains.length === 0 && cached === slot) cached = undefined;
+        },
+        () => {
+          if (cached === slot) cached = undefined;
+        },
+      );
+      return slot.framework;
     },
   };
 }

@@ -170,8 +170,40 @@ async function upsertOne<T>(m: Model<T>, filter: Record<string, unknown>, update
   }
 }
 
-/** `pseudonymSecret` names people the LMS sent no name or email for (stable per issuer and subject). */
-export function createLaunchRecords(connection: Connection, options: { pseudonymSecret?: string } = {}): LaunchRecords {
+/** Default of `unchangedWriteMs`: how long a course or resource link written unchanged is not written again. */
+export const unchangedWriteMs = 60_000;
+
+/**
+ * `pseudonymSecret` names people the LMS sent no name or email for (stable per issuer and subject).
+ * `unchangedWriteMs`: a class launching at once sends the same course and resource link claims each time;
+ * within this window an unchanged one is not written again (its lastLaunchAt is then up to this much old).
+ */
+export function createLaunchRecords(
+  connection: Connection,
+  options: { pseudonymSecret?: string; unchangedWriteMs?: number } = {},
+): LaunchRecords {
+  const skipWindowMs = options.unchangedWriteMs ?? unchangedWriteMs;
+  // Per process, bounded; only courses and links (never deleted, and the launch uses only their id, title
+  // and module). Users and memberships are always written: erasure and roster sync change them elsewhere.
+  const written = new Map<string, { at: number; data: string; doc: unknown }>();
+  async function upsertUnlessUnchanged<T>(
+    m: Model<T>,
+    filter: Record<string, unknown>,
+    set: Record<string, unknown>,
+    extra: Record<string, unknown>,
+    now: Date,
+  ): Promise<T> {
+    const key = `${m.collection.collectionName}|${JSON.stringify(filter)}`;
+    const data = JSON.stringify(set);
+    const hit = written.get(key);
+    if (hit && hit.data === data && now.getTime() - hit.at < skipWindowMs) return hit.doc as T;
+    const doc = await upsertOne(m, filter, { $set: { ...set, ...extra }, $setOnInsert: { createdAt: now } });
+    if (skipWindowMs > 0) {
+      if (written.size >= 10_000) written.clear();
+      written.set(key, { at: now.getTime(), data, doc });
+    }
+    return doc;
+  }
   const users = model<UserDoc>(connection, 'User', 'users', {
     issuer: String,
     clientId: String,
@@ -251,16 +283,17 @@ export function createLaunchRecords(connection: Connection, options: { pseudonym
         deploymentId,
         title: launch.context.title ?? launch.context.label ?? launch.context.id,
         label: launch.context.label,
-        lastLaunchAt: now,
       };
       // Endpoints only ever improve: a launch without the AGS claim must not erase what we know.
       if (launch.ags?.lineItemsUrl) courseSet.lineItemsUrl = launch.ags.lineItemsUrl;
       if (launch.ags) courseSet.agsScopes = launch.ags.scopes;
       if (launch.nrps) courseSet.membershipsUrl = launch.nrps.membershipsUrl;
-      const course = await upsertOne(
+      const course = await upsertUnlessUnchanged(
         courses,
         { issuer, clientId, contextId: launch.context.id },
-        { $set: courseSet, $setOnInsert: { createdAt: now } },
+        courseSet,
+        { lastLaunchAt: now },
+        now,
       );
 
       const roles = summarizeRoles(launch.roles);
@@ -278,10 +311,12 @@ export function createLaunchRecords(connection: Connection, options: { pseudonym
         const linkSet: Record<string, unknown> = { title: launch.resourceLink.title };
         if (moduleIdFromLink) linkSet.moduleId = moduleIdFromLink;
         if (launch.ags?.lineItemUrl) linkSet.lineItemUrl = launch.ags.lineItemUrl;
-        resourceLink = await upsertOne(
+        resourceLink = await upsertUnlessUnchanged(
           links,
           { courseId: course._id, resourceLinkId: launch.resourceLink.id },
-          { $set: linkSet, $setOnInsert: { createdAt: now } },
+          linkSet,
+          {},
+          now,
         );
       }
       return {

@@ -39,10 +39,13 @@ export function trainingRoutes(deps: {
     requireLaunch(),
     asyncHandler(async (req, res) => {
       const coach = coachFromSession(req.session.launch!);
-      const [statuses, snapshot, framework] = await Promise.all([
+      // Every read at once: the page waits for the slowest, not for their sum.
+      const [statuses, snapshot, framework, assigned, feedback] = await Promise.all([
         deps.assessment.moduleStatuses(coach),
         deps.assessment.scoresFor(coach),
         deps.competencies.loadFramework(),
+        deps.assignments && coach.courseId ? deps.assignments(coach.courseId) : Promise.resolve([]),
+        deps.feedback && coach.courseId ? deps.feedback.peek(coach.userId, coach.courseId) : Promise.resolve(undefined),
       ]);
       const files = deps.catalog.list().flatMap((m) => {
         const file = deps.catalog.module(m.id);
@@ -55,7 +58,6 @@ export function trainingRoutes(deps: {
         statuses,
         scores,
       );
-      const assigned = deps.assignments && coach.courseId ? await deps.assignments(coach.courseId) : [];
       res.render('curriculum/training', {
         pageTitle: 'My training',
         ...pageContext(req.session.launch!),
@@ -74,7 +76,7 @@ export function trainingRoutes(deps: {
         }),
         next: next ? deps.catalog.get(next.id) : undefined,
         completedCount: [...statuses.values()].filter((s) => s === 'completed').length,
-        newFeedback: deps.feedback && coach.courseId ? (await deps.feedback.peek(coach.userId, coach.courseId)).summary : undefined,
+        newFeedback: feedback?.summary,
         total: deps.catalog.list().length,
       });
     }),

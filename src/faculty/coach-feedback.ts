@@ -80,7 +80,7 @@ export function createCoachFeedback(deps: {
 
   async function read(userId: string, courseId: string): Promise<CoachFeedback> {
     const [reflections, observations, last] = await Promise.all([
-      deps.assessment.reflectionsForCourse(courseId),
+      deps.assessment.reflectionsForCourse(courseId, userId),
       deps.assessment.observationsFor(userId, courseId),
       seen.findOne({ userId, courseId }).lean<SeenDoc>(),
     ]);

@@ -4,7 +4,7 @@ import type { LaunchRecords } from '../courses/launch-records';
 import type { FrameOrigins } from './frame-origins';
 import { ForbiddenError } from '../shared/errors';
 import { rememberLaunch, withLaunchToken } from '../web/launch-context';
-import type { LaunchSession } from '../web/session';
+import { isFreshSession, type LaunchSession } from '../web/session';
 import { frameOriginOf } from './frame-origins';
 import { LaunchRefusal } from './launch-errors';
 import type { LaunchTokens } from './launch-token';
@@ -73,7 +73,8 @@ export function createLaunchHandler(deps: { records: LaunchRecords; catalog: Cat
       ctx.deepLinking?.returnUrl,
     ]);
 
-    await regenerate(req);
+    // A session made in this very request already has an id nobody else knows (no fixation possible).
+    if (!isFreshSession(req)) await regenerate(req);
     const session: LaunchSession = {
       userId: recorded.user.id,
       userName: recorded.user.name,

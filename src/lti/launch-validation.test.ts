@@ -193,4 +193,82 @@ describe('id_token validation', () => {
   test('when the token is not a JWT at all, then it is refused as invalid', async () => {
     expect(await refusal(validator()('not-a-jwt', issuer))).toBe('INVALID_JWT_RECEIVED');
   });
+  describe('with the login spent in one write (consumeLogin)', () => {
+    /** Logins by state: the nonce each sent and whether a launch spent it. */
+    function memoryLogins(entries: Record<string, string>) {
+      const logins = new Map(Object.entries(entries).map(([state, nonce]) => [state, { nonce, used: false }]));
+      return {
+        logins,
+        consume: async (state: string, nonce: string) => {
+          const login = logins.get(state);
+          if (!login || login.nonce !== nonce) return 'mismatch' as const;
+          if (login.used) return 'replayed' as const;
+          login.used = true;
+          return 'consumed' as const;
+        },
+      };
+    }
+    function consuming(entries: Record<string, string>, registry: PlatformRegistry = registryWith({}), settingsCacheMs = 0) {
+      const logins = memoryLogins(entries);
+      const validate = createIdTokenValidator({
+        jwks: new JwksCache(),
+        nonces: memoryNonces(),
+        expectedNonce: async () => {
+          throw new Error('not used when consumeLogin is given');
+        },
+        consumeLogin: logins.consume,
+        settingsCacheMs,
+        registry,
+        lookupPlatform: async (i, c) => (i === issuer && c === clientId ? platform : null),
+        now: () => now,
+      });
+      return { validate, logins: logins.logins };
+    }
+
+    test('when the token answers its login, then it is accepted once and a replay with the same state is refused', async () => {
+      const token = await sign(baseClaims({ nonce: 'n-1' }));
+      const { validate, logins } = consuming({ 's-1': 'n-1' });
+      expect((await validate(token, issuer, 's-1')).claims.sub).toBe('user-1');
+      expect(logins.get('s-1')?.used).toBe(true);
+      expect(await refusal(validate(token, issuer, 's-1'))).toBe('NONCE_ALREADY_RECEIVED');
+    });
+
+    test("when the token carries another login's nonce or no login matches, then it is refused as a mismatch and no login is spent", async () => {
+      const token = await sign(baseClaims({ nonce: 'n-1' }));
+      const { validate, logins } = consuming({ 's-1': 'n-1', 's-2': 'n-2' });
+      expect(await refusal(validate(token, issuer, 's-2'))).toBe('NONCE_MISMATCH');
+      expect(await refusal(validate(token, issuer, 's-unknown'))).toBe('NONCE_MISMATCH');
+      expect(await refusal(validate(token, issuer, undefined))).toBe('NONCE_MISMATCH');
+      expect([...logins.values()].some((l) => l.used)).toBe(false);
+    });
+
+    test('when a check before the nonce fails, then the login is not spent', async () => {
+      const token = await sign(baseClaims({ nonce: 'n-1', 'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'dep-x' }));
+      const { validate, logins } = consuming({ 's-1': 'n-1' });
+      expect(await refusal(validate(token, issuer, 's-1'))).toBe('UNKNOWN_DEPLOYMENT');
+      expect(logins.get('s-1')?.used).toBe(false);
+    });
+
+    test('when platform settings are cached and a deployment was added elsewhere, then the launch re-reads them and is accepted', async () => {
+      let deploymentIds = ['dep-1'];
+      let reads = 0;
+      const base = registryWith({});
+      const registry: PlatformRegistry = {
+        ...base,
+        find: async (i, c) => {
+          reads += 1;
+          const found = await base.find(i, c);
+          return found ? { ...found, deploymentIds } : null;
+        },
+      };
+      const { validate } = consuming({ 's-1': 'n-1', 's-2': 'n-2', 's-3': 'n-3' }, registry, 60_000);
+      await validate(await sign(baseClaims({ nonce: 'n-1' })), issuer, 's-1');
+      await validate(await sign(baseClaims({ nonce: 'n-2' })), issuer, 's-2');
+      expect(reads).toBe(1);
+      deploymentIds = ['dep-1', 'dep-2'];
+      const other = await sign(baseClaims({ nonce: 'n-3', 'https://purl.imsglobal.org/spec/lti/claim/deployment_id': 'dep-2' }));
+      expect((await validate(other, issuer, 's-3')).claims['https://purl.imsglobal.org/spec/lti/claim/deployment_id']).toBe('dep-2');
+      expect(reads).toBe(2);
+    });
+  });
 });

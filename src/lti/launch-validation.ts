@@ -88,6 +88,13 @@ export interface ValidatorDeps {
   nonces: NonceStore;
   /** The nonce this tool sent to the platform with a login's state. */
   expectedNonce(state: string): Promise<string | null>;
+  /**
+   * When given, replaces expectedNonce + nonces: checks the nonce against the login's state and spends
+   * the login in one write (a login answers one launch, so a replayed token is refused).
+   */
+  consumeLogin?(state: string, nonce: string): Promise<'consumed' | 'mismatch' | 'replayed'>;
+  /** How long platform settings (deployments) are reused between launches; an unknown deployment is always re-read. */
+  settingsCacheMs?: number;
   registry: PlatformRegistry;
   lookupPlatform: PlatformLookup;
   /** Seconds of clock skew tolerated between us and the platform. */
@@ -108,6 +115,19 @@ export function createIdTokenValidator(deps: ValidatorDeps) {
   const tolerance = deps.clockToleranceSeconds ?? 30;
   const maxAge = deps.maxAgeSeconds ?? 600;
   const now = deps.now ?? (() => Date.now() / 1000);
+  const settingsCacheMs = deps.settingsCacheMs ?? 0;
+  const settingsCache = new Map<string, { at: number; settings: Awaited<ReturnType<PlatformRegistry['find']>> }>();
+  async function settingsFor(issuer: string, clientId: string, fresh: boolean): ReturnType<PlatformRegistry['find']> {
+    const key = `${issuer}\n${clientId}`;
+    const hit = settingsCache.get(key);
+    if (!fresh && hit && Date.now() - hit.at < settingsCacheMs) return hit.settings;
+    const settings = await deps.registry.find(issuer, clientId);
+    if (settingsCacheMs > 0 && settings) {
+      if (settingsCache.size >= 500) settingsCache.clear();
+      settingsCache.set(key, { at: Date.now(), settings });
+    }
+    return settings;
+  }
 
   return async function validate(token: string, cookieIssuer: string | undefined, loginState?: string): Promise<ValidatedLaunch> {
     let header: ReturnType<typeof decodeProtectedHeader>;
@@ -168,21 +188,34 @@ export function createIdTokenValidator(deps: ValidatorDeps) {
     const claims = parsed.data;
 
     const deploymentId = claims['https://purl.imsglobal.org/spec/lti/claim/deployment_id'];
-    const settings = await deps.registry.find(claims.iss, platform.clientId);
-    const knownDeployment = settings?.deploymentIds.includes(deploymentId) ?? false;
+    // Deployments are only ever added: a cached list that names this one is right; otherwise read afresh.
+    let settings = await settingsFor(claims.iss, platform.clientId, false);
+    let knownDeployment = settings?.deploymentIds.includes(deploymentId) ?? false;
+    if (!knownDeployment && settingsCacheMs > 0) {
+      settings = await settingsFor(claims.iss, platform.clientId, true);
+      knownDeployment = settings?.deploymentIds.includes(deploymentId) ?? false;
+    }
     if (!knownDeployment && !settings?.autoAddDeployments) {
       throw new LaunchRefusedError('UNKNOWN_DEPLOYMENT', `deployment ${deploymentId}`);
     }
 
     // The id_token answers this login: its nonce must be the one sent with the login's state.
-    const expected = loginState ? await deps.expectedNonce(loginState) : null;
-    if (typeof payload.nonce !== 'string' || expected === null || payload.nonce !== expected) {
-      throw new LaunchRefusedError('NONCE_MISMATCH');
+    if (typeof payload.nonce !== 'string' || !loginState) throw new LaunchRefusedError('NONCE_MISMATCH');
+    if (deps.consumeLogin) {
+      const outcome = await deps.consumeLogin(loginState, payload.nonce);
+      if (outcome === 'mismatch') throw new LaunchRefusedError('NONCE_MISMATCH');
+      if (outcome === 'replayed') throw new LaunchRefusedError('NONCE_ALREADY_RECEIVED');
+    } else {
+      const expected = await deps.expectedNonce(loginState);
+      if (expected === null || payload.nonce !== expected) throw new LaunchRefusedError('NONCE_MISMATCH');
+      if (!(await deps.nonces.remember(claims.iss, payload.nonce))) {
+        throw new LaunchRefusedError('NONCE_ALREADY_RECEIVED');
+      }
     }
-    if (!(await deps.nonces.remember(claims.iss, payload.nonce))) {
-      throw new LaunchRefusedError('NONCE_ALREADY_RECEIVED');
+    if (!knownDeployment) {
+      await deps.registry.addDeployment(claims.iss, platform.clientId, deploymentId);
+      settingsCache.delete(`${claims.iss}\n${platform.clientId}`);
     }
-    if (!knownDeployment) await deps.registry.addDeployment(claims.iss, platform.clientId, deploymentId);
     return { claims, payload, clientId: platform.clientId, kid: platform.kid };
   };
 }

@@ -17,7 +17,14 @@ export interface LoginAttempts {
   find(state: string): Promise<LoginParams | null>;
   /** The nonce sent to the platform with this state, or null when no such login was started. */
   nonceFor(state: string): Promise<string | null>;
+  /**
+   * Spends the login in one write: its state and the nonce it sent must match, and each login answers
+   * one launch. 'mismatch' when no login sent this nonce with this state, 'replayed' when it was spent.
+   */
+  consume(state: string, nonce: string): Promise<LoginConsumption>;
 }
+
+export type LoginConsumption = 'consumed' | 'mismatch' | 'replayed';
 
 export function createLoginAttempts(connection: Connection): LoginAttempts {
   interface AttemptDoc {
@@ -25,13 +32,14 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     nonce: string;
     params: LoginParams;
     createdAt: Date;
+    usedAt?: Date;
   }
   const model: Model<AttemptDoc> =
     connection.models.LtiLoginAttempt ??
     connection.model<AttemptDoc>(
       'LtiLoginAttempt',
       new Schema<AttemptDoc>(
-        { state: String, nonce: String, params: Object, createdAt: Date },
+        { state: String, nonce: String, params: Object, createdAt: Date, usedAt: Date },
         { collection: 'lti_login_attempts', versionKey: false },
       ),
     );
@@ -78,6 +86,15 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
     async nonceFor(state) {
       const doc = await model.findOne({ state }, { nonce: 1 }).lean<Pick<AttemptDoc, 'nonce'>>();
       return doc?.nonce ?? null;
+    },
+    async consume(state, nonce) {
+      const spent = await model
+        .findOneAndUpdate({ state, nonce, usedAt: { $exists: false } }, { $set: { usedAt: new Date() } }, { projection: { _id: 1 } })
+        .lean();
+      if (spent) return 'consumed';
+      // Only refusals pay a second read, to say which.
+      const doc = await model.findOne({ state }, { nonce: 1, usedAt: 1 }).lean<Pick<AttemptDoc, 'nonce' | 'usedAt'>>();
+      return doc && doc.nonce === nonce && doc.usedAt ? 'replayed' : 'mismatch';
     },
   };
 }

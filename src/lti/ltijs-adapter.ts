@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import crypto, { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { CookieOptions, Express, NextFunction, Request, Response } from 'express';
 import type { JWK } from 'jose';
 import { ConflictError, ServiceUnavailableError } from '../shared/errors';
@@ -57,7 +58,12 @@ interface LtijsProvider {
   deletePlatform(url: string, clientId: string): Promise<true>;
 }
 
+interface LtijsDatabase {
+  Replace(encryptionKey: unknown, collection: string, query: object, item: object, index?: object): Promise<unknown>;
+}
+
 interface LtijsAuth {
+  generatePlatformKeyPair(encryptionKey: string, database: LtijsDatabase, platformUrl: string, clientId: string): Promise<string>;
   validateToken(
     token: string,
     devMode: boolean,
@@ -74,21 +80,10 @@ const ltijsAuth = require('ltijs/dist/Utils/Auth') as LtijsAuth;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /**
- * Tests only (TEST_PLATFORM_KEY_BITS): ltijs generates a 4096-bit RSA pair per registered platform, seconds of
- * blocked CPU on a busy machine. Inside this context its key generation uses the smaller size; production
- * (always 4096) never enters it, nor patches anything.
+ * Tests only (TEST_PLATFORM_KEY_BITS): inside this context a registered platform's key pair uses the smaller size
+ * (seconds of CPU saved per test server); production (always 4096) never enters it.
  */
 const platformKeyBits = new AsyncLocalStorage<number>();
-let keyGenerationPatched = false;
-function allowSmallerPlatformKeys(): void {
-  if (keyGenerationPatched) return;
-  keyGenerationPatched = true;
-  const generate = crypto.generateKeyPairSync as (type: string, options: Record<string, unknown>) => unknown;
-  (crypto as { generateKeyPairSync: unknown }).generateKeyPairSync = (type: string, options: Record<string, unknown>) => {
-    const bits = platformKeyBits.getStore();
-    return generate.call(crypto, type, bits && type === 'rsa' ? { ...options, modulusLength: bits } : options);
-  };
-}
 
 /** Validators by ltijs Database instance: each provider we create routes validation to its own. */
 const validators = new WeakMap<object, { validate: IdTokenValidator; issuerWithoutCookie?: CookielessIssuer }>();
@@ -121,6 +116,22 @@ ltijsAuth.validateToken = async (token, _devMode, validationParameters, _getPlat
   if (slot) slot.launch = launch;
   // ltijs reads these two extra fields from the value it gets back.
   return { ...launch.payload, clientId: launch.clientId, platformId: launch.kid };
+};
+
+// ltijs generates each platform's RSA-4096 key pair synchronously (seconds on a busy machine, every
+// request stalls meanwhile); the same keys, stored the same way, generated off the event loop.
+const generateRsaKeyPair = promisify(generateKeyPair);
+ltijsAuth.generatePlatformKeyPair = async (encryptionKey, database, platformUrl, clientId) => {
+  const kid = randomBytes(16).toString('hex');
+  const { publicKey, privateKey } = await generateRsaKeyPair('rsa', {
+    modulusLength: platformKeyBits.getStore() ?? 4096,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  });
+  const where = { platformUrl, clientId };
+  await database.Replace(encryptionKey, 'publickey', where, { key: publicKey, kid }, { kid, ...where });
+  await database.Replace(encryptionKey, 'privatekey', where, { key: privateKey, kid }, { kid, ...where });
+  return kid;
 };
 
 /**
@@ -170,7 +181,16 @@ export interface LtiProviderOptions {
   onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void>;
   /** ltijs refused the request before or during validation: code as in LaunchRefusal or an ltijs code. */
   onRefused(code: string, req: Request, res: Response, next: NextFunction): void;
+  /**
+   * How long a registered platform (endpoints, keys, active flag) is served from memory. Changes made
+   * through this provider apply at once; changes made by another process (the platform CLI, another
+   * replica) within this bound. Default 5 s; 0 turns the cache off.
+   */
+  platformCacheMs?: number;
 }
+
+/** Default of LtiProviderOptions.platformCacheMs. */
+export const defaultPlatformCacheMs = 5_000;
 
 export interface LtiProvider {
   /** Express app to mount under /lti: /login, /launch, /keys. */
@@ -314,10 +334,77 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     );
   }) as unknown as Express;
 
+  const uncachedGetPlatform = provider.getPlatform.bind(provider);
   const getPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {
-    const platform = await provider.getPlatform(issuer, clientId);
+    const platform = await uncachedGetPlatform(issuer, clientId);
     return platform || null;
   };
+
+  // Registered platforms in memory: ltijs reads the platform and its status at every login, and our
+  // validator needs both again at the launch (4 reads per launch). Only registered platforms are kept
+  // (an unknown issuer is looked up every time), at most a few hundred.
+  interface CachedPlatform {
+    platform: LtijsPlatform;
+    active: boolean;
+    kid: string;
+    keys: PlatformKeySource;
+  }
+  const platformCacheMs = options.platformCacheMs ?? defaultPlatformCacheMs;
+  const platformCache = new Map<string, { at: number; entry: Promise<CachedPlatform | null> }>();
+  const cacheKey = (issuer: string, clientId: string): string => `${issuer}\n${clientId}`;
+  const forget = (issuer: string, clientId: string): void => {
+    platformCache.delete(cacheKey(issuer, clientId));
+  };
+  const cachedPlatform = (issuer: string, clientId: string): Promise<CachedPlatform | null> => {
+    const key = cacheKey(issuer, clientId);
+    const hit = platformCache.get(key);
+    if (hit && Date.now() - hit.at < platformCacheMs) return hit.entry;
+    const entry = (async () => {
+      const platform = await getPlatform(issuer, clientId);
+      if (!platform) return null;
+      return { platform, active: await platform.platformActive(), kid: await platform.platformKid(), keys: await keySourceOf(platform) };
+    })();
+    if (platformCacheMs > 0) {
+      if (platformCache.size >= 500) platformCache.clear();
+      const slot = { at: Date.now(), entry };
+      platformCache.set(key, slot);
+      // Failures and unknown platforms are not remembered.
+      entry.then(
+        (found) => {
+          if (!found && platformCache.get(key) === slot) platformCache.delete(key);
+        },
+        () => {
+          if (platformCache.get(key) === slot) platformCache.delete(key);
+        },
+      );
+    }
+    return entry;
+  };
+  // ltijs's login looks the platform up through its own method: serve it from the cache, with the
+  // cached active flag (setting the flag still goes to the database). Calls with more arguments are
+  // ltijs's registration internals and go to the database.
+  provider.getPlatform = (async (url: string, clientId?: string, ...rest: unknown[]) => {
+    if (!clientId || rest.length > 0) return (uncachedGetPlatform as (...a: unknown[]) => Promise<unknown>)(url, clientId, ...rest);
+    const found = await cachedPlatform(url, clientId);
+    if (!found) return false;
+    return new Proxy(found.platform, {
+      get(target, property) {
+        if (property === 'platformActive') {
+          return (active?: boolean) => (active === undefined ? Promise.resolve(found.active) : target.platformActive(active));
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }) as LtijsProvider['getPlatform'];
+
+  // In ltiaas mode ltijs still stores a copy of every launch's identity and context for its ltik tokens,
+  // which this tool never uses (it keeps its own session and records): two writes and a copy of personal
+  // data per launch, skipped.
+  const ltijsDatabase = provider.Database as { Replace(...args: unknown[]): Promise<unknown> };
+  const replace = ltijsDatabase.Replace.bind(ltijsDatabase);
+  ltijsDatabase.Replace = (encryptionKey: unknown, collection: unknown, ...rest: unknown[]) =>
+    collection === 'idtoken' || collection === 'contexttoken' ? Promise.resolve(true) : replace(encryptionKey, collection, ...rest);
 
   return {
     app,
@@ -333,14 +420,14 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       await provider.close({ silent: true });
     },
     async lookupPlatform(issuer, clientId) {
-      const platform = await getPlatform(issuer, clientId);
-      if (!platform) return null;
-      return { clientId, kid: await platform.platformKid(), active: await platform.platformActive(), keys: await keySourceOf(platform) };
+      const found = await cachedPlatform(issuer, clientId);
+      return found ? { clientId, kid: found.kid, active: found.active, keys: found.keys } : null;
     },
     async registerPlatform(input, registerOptions = {}) {
       if (!registerOptions.replace && (await getPlatform(input.issuer, input.clientId))) {
         throw new PlatformExistsError(input.issuer, input.clientId);
       }
+      forget(input.issuer, input.clientId);
       const register = (): Promise<LtijsPlatform> =>
         provider.registerPlatform({
           url: input.issuer,
@@ -351,8 +438,8 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
           authConfig: { method: 'JWK_SET', key: input.jwksUrl },
         });
       const bits = options.platformKeyBits ?? 4096;
-      if (bits !== 4096) allowSmallerPlatformKeys();
       const platform = bits === 4096 ? await register() : await platformKeyBits.run(bits, register);
+      forget(input.issuer, input.clientId);
       return toRecord(platform);
     },
     async getPlatform(issuer, clientId) {
@@ -365,13 +452,17 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     async setActive(issuer, clientId, active) {
       const platform = await getPlatform(issuer, clientId);
       if (!platform) return false;
+      forget(issuer, clientId);
       await platform.platformActive(active);
+      forget(issuer, clientId);
       return true;
     },
     async removePlatform(issuer, clientId) {
       const platform = await getPlatform(issuer, clientId);
       if (!platform) return false;
-      await provider.deletePlatform(issuer, clientId);
+      forget(issuer, clientId);
+      await platform.delete();
+      forget(issuer, clientId);
       return true;
     },
     async signingKey(issuer, clientId) {

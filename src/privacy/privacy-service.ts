@@ -82,6 +82,19 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
   const now = deps.now ?? (() => new Date());
   const col = (name: string) => connection.collection(name);
   const policies = () => col('privacy_retention_policies');
+  // The retention line on every launched page: 3 reads per page otherwise. Display only (the sweep reads
+  // afresh); cleared here on every policy change, a change made by another process shows within a minute.
+  type CoursePolicy = { days: number; source: 'course' | 'platform' } | undefined;
+  const coursePolicyCache = new Map<string, { at: number; policy: CoursePolicy }>();
+  const coursePolicyCacheMs = 60_000;
+  async function readPolicyForCourse(courseId: string): Promise<CoursePolicy> {
+    const override = (await policies().findOne({ kind: 'course', courseId: oid(courseId) })) as Doc | null;
+    if (override) return { days: Number(override.days), source: 'course' };
+    const course = (await col('courses').findOne({ _id: oid(courseId) })) as Doc | null;
+    if (!course) return undefined;
+    const platform = (await policies().findOne({ kind: 'platform', issuer: course.issuer, clientId: course.clientId })) as Doc | null;
+    return platform ? { days: Number(platform.days), source: 'platform' } : undefined;
+  }
 
   const toSummary = (d: Doc): PersonSummary => ({
     id: String(d._id),
@@ -342,8 +355,10 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
         platform = target.platform;
         key = { kind: 'platform', issuer: platform.issuer, clientId: platform.clientId };
       }
+      coursePolicyCache.clear();
       if (days === null) await policies().deleteOne(key);
       else await policies().updateOne(key, { $set: { ...key, ...platform, days, updatedAt: now(), updatedBy: actor } }, { upsert: true });
+      coursePolicyCache.clear();
       await audit.record({
         actor,
         action: 'privacy.retention-policy',
@@ -354,14 +369,14 @@ export function createPrivacyService(deps: { connection: Connection; crypto: Fie
     },
 
     /** The policy that applies to a course (its override, else its platform's), or undefined: kept. */
-    async policyForCourse(courseId: string): Promise<{ days: number; source: 'course' | 'platform' } | undefined> {
+    async policyForCourse(courseId: string): Promise<CoursePolicy> {
       if (!isObjectId(courseId)) return undefined;
-      const override = (await policies().findOne({ kind: 'course', courseId: oid(courseId) })) as Doc | null;
-      if (override) return { days: Number(override.days), source: 'course' };
-      const course = (await col('courses').findOne({ _id: oid(courseId) })) as Doc | null;
-      if (!course) return undefined;
-      const platform = (await policies().findOne({ kind: 'platform', issuer: course.issuer, clientId: course.clientId })) as Doc | null;
-      return platform ? { days: Number(platform.days), source: 'platform' } : undefined;
+      const hit = coursePolicyCache.get(courseId);
+      if (hit && Date.now() - hit.at < coursePolicyCacheMs) return hit.policy;
+      const policy = await readPolicyForCourse(courseId);
+      if (coursePolicyCache.size >= 5_000) coursePolicyCache.clear();
+      coursePolicyCache.set(courseId, { at: Date.now(), policy });
+      return policy;
     },
 
     /**

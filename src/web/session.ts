@@ -1,6 +1,6 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import MongoStore from 'connect-mongo';
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import session, { type Store } from 'express-session';
 import type { MongoClient } from 'mongodb';
 import type { LaunchSession } from '../lti/launch-token';
@@ -31,27 +31,50 @@ export function sessionMiddleware(options: {
     dbName: options.dbName,
     collectionName: 'sessions',
     ttl: 8 * 3600,
+    // Rolling expiry without a write per request: the stored expiry is pushed on at most every 15 minutes.
+    touchAfter: sessionTouchAfterSeconds,
   });
-  return [
-    session({
-      name: 'coachlti.sid',
-      secret: options.secret,
-      resave: false,
-      saveUninitialized: false,
-      rolling: true,
-      store: options.wrapStore ? options.wrapStore(mongoStore) : mongoStore,
-      cookie: {
-        httpOnly: true,
-        // Inside an LMS iframe the cookie is third-party: it must be SameSite=None; Secure over https.
-        sameSite: options.secureCookies ? 'none' : 'lax',
-        secure: options.secureCookies,
-        // CHIPS: a cookie partitioned by the LMS's site keeps working where third-party cookies are blocked.
-        partitioned: options.secureCookies,
-        maxAge: 8 * 3600 * 1000,
-      },
-    }),
-    saveSessionBeforeRedirect,
-  ];
+  // connect-mongo deletes `lastModified` from the object it saves; a copy keeps express-session's
+  // "already saved" hash true after an explicit save, so the session is not written twice.
+  const set = mongoStore.set.bind(mongoStore);
+  mongoStore.set = (sid, data, callback) => set(sid, { ...data }, callback);
+  const store = (options.wrapStore ? options.wrapStore(mongoStore) : mongoStore) as Store & { generate(req: Request): void };
+  const middleware = session({
+    name: 'coachlti.sid',
+    secret: options.secret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    store,
+    cookie: {
+      httpOnly: true,
+      // Inside an LMS iframe the cookie is third-party: it must be SameSite=None; Secure over https.
+      sameSite: options.secureCookies ? 'none' : 'lax',
+      secure: options.secureCookies,
+      // CHIPS: a cookie partitioned by the LMS's site keeps working where third-party cookies are blocked.
+      partitioned: options.secureCookies,
+      maxAge: 8 * 3600 * 1000,
+    },
+  });
+  // express-session installs `generate` on the store: remember the sessions it made in this request.
+  const generate = store.generate.bind(store);
+  store.generate = (req: Request) => {
+    generate(req);
+    freshSessions.add(req.session);
+  };
+  return [middleware, saveSessionBeforeRedirect];
+}
+
+export const sessionTouchAfterSeconds = 15 * 60;
+
+const freshSessions = new WeakSet<object>();
+
+/**
+ * True when this request's session was created in this request (no cookie, or an unknown id): it has an
+ * id nobody else knows, so regenerating it (a store delete that finds nothing) protects nothing.
+ */
+export function isFreshSession(req: Request): boolean {
+  return req.session !== undefined && freshSessions.has(req.session);
 }
 
 /** The session's data as express-session hashes it: everything but the cookie. */
