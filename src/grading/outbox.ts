@@ -178,6 +178,54 @@ export function createOutbox(connection: Connection) {
       return write(input, now, { ...options, status: 'pending', reason: undefined });
     },
 
+    /**
+     * enqueue() for one learner's scores at once (a recomputation's 13+ columns): one read of their keys and
+     * one insert of the new ones; entries that exist (or were inserted meanwhile) take the one-by-one path,
+     * with the same ordering rules.
+     */
+    async enqueueMany(
+      inputs: EnqueueInput[],
+      now: Date,
+      options: { skipUnchanged?: boolean } = {},
+    ): Promise<('queued' | 'stale' | 'unchanged')[]> {
+      const keys = inputs.map((i) => outboxKey(i.courseId, i.userId, i.target));
+      const existing = new Set((await model.find({ key: { $in: keys } }, { key: 1 }).lean<{ key: string }[]>()).map((d) => d.key));
+      const fresh = inputs
+        .map((input, i) => ({ input, i, key: keys[i]! }))
+        .filter((x) => !existing.has(x.key) && keys.indexOf(x.key) === x.i);
+      const out: ('queued' | 'stale' | 'unchanged' | undefined)[] = inputs.map(() => undefined);
+      if (fresh.length > 0) {
+        const docs = fresh.map(({ input, key }) => ({
+          ...input,
+          score: { ...input.score, timestamp: nextTimestamp(input.score.timestamp, undefined, input.productFamily) },
+          key,
+          status: 'pending',
+          nextAttemptAt: now,
+          firstQueuedAt: now,
+          updatedAt: now,
+          attempts: [],
+          attemptCount: 0,
+        }));
+        try {
+          // ignoreUndefined: stored exactly as create() stores them (no nulls for absent fields).
+          await model.collection.insertMany(docs, { ordered: false, ignoreUndefined: true });
+          for (const { i } of fresh) out[i] = 'queued';
+        } catch (error) {
+          // Some keys were inserted by another writer first: those go through write() below.
+          const reported = (error as { writeErrors?: { index: number; code?: number } | { index: number; code?: number }[] }).writeErrors;
+          const writeErrors = reported === undefined ? undefined : Array.isArray(reported) ? reported : [reported];
+          if (!writeErrors || writeErrors.some((w) => w.code !== 11000)) throw error;
+          const failed = new Set(writeErrors.map((w) => w.index));
+          fresh.forEach(({ i }, n) => {
+            if (!failed.has(n)) out[i] = 'queued';
+          });
+        }
+      }
+      for (const [i, input] of inputs.entries())
+        if (out[i] === undefined) out[i] = await write(input, now, { ...options, status: 'pending', reason: undefined });
+      return out as ('queued' | 'stale' | 'unchanged')[];
+    },
+
     /** Records an entry that is not sent at all (a non-learner), so the ledger shows why. Same ordering rules. */
     async recordSkipped(input: EnqueueInput, reason: string, now: Date): Promise<void> {
       await write(input, now, { status: 'skipped', reason });
@@ -245,6 +293,15 @@ export function createOutbox(connection: Connection) {
       if (won.modifiedCount === 0) return [];
       const docs = await model.find({ 'lease.claim': claim }).lean<OutboxDoc[]>();
       return docs.map(toEntry);
+    },
+
+    /** A live worker keeps its entries (queued or in flight): the lease runs out only when the worker stops renewing. */
+    async renew(ids: string[], owner: string, until: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await model.updateMany(
+        { _id: { $in: ids.map((i) => new Types.ObjectId(i)) }, 'lease.owner': owner },
+        { $set: { 'lease.until': until } },
+      );
     },
 
     /** Hands claimed entries back unsent (their platform paused): pending again from `nextAttemptAt`. */

@@ -45,8 +45,8 @@ export interface WorkerOptions {
 }
 
 export const defaultWorkerOptions: WorkerOptions = {
-  perPlatformConcurrency: 16,
-  concurrency: 32,
+  perPlatformConcurrency: 8,
+  concurrency: 16,
   batchSize: 100,
   finishFlushMs: 20,
   lineItemCacheMs: 300_000,
@@ -96,6 +96,8 @@ export function createPassbackWorker(deps: {
     inFlight: number;
   }
   const lanes = new Map<string, Lane>();
+  /** Entries this worker leases (queued, in flight or awaiting their recorded result): renewed every second. */
+  const held = new Map<string, Lane['entries'][number]>();
   // Cache ages use the real clock: tests may freeze `now`, which schedules retries, not cache lifetimes.
   const clock = (): number => performance.now();
 
@@ -252,8 +254,9 @@ export function createPassbackWorker(deps: {
     if (items.length > 0)
       flushing = flushing
         .then(() => deps.outbox.finishMany(owner, items))
-        // Unrecorded sends stay leased and are sent again after the lease: at least once.
-        .catch((error: unknown) => deps.logger.error({ err: error, count: items.length }, 'recording passback results failed'));
+        // Unrecorded sends keep the lease until it runs out (no longer renewed), then are sent again: at least once.
+        .catch((error: unknown) => deps.logger.error({ err: error, count: items.length }, 'recording passback results failed'))
+        .then(() => items.forEach((i) => held.delete(i.entry.id)));
     return flushing;
   }
   function recordFinish(item: Parameters<Outbox['finishMany']>[1][number]): void {
@@ -348,6 +351,7 @@ export function createPassbackWorker(deps: {
       if (giveBack.length > 0) {
         lane.entries = lane.entries.filter((c) => !giveBack.includes(c));
         queued -= giveBack.length;
+        for (const c of giveBack) held.delete(c.entry.id);
         deps.outbox
           .release(
             giveBack.map((c) => c.entry.id),
@@ -392,7 +396,9 @@ export function createPassbackWorker(deps: {
         lane = { platform: { issuer: entry.issuer, clientId: entry.clientId }, entries: [], inFlight: 0 };
         lanes.set(key, lane);
       }
-      lane.entries.push({ entry, leaseUntil });
+      const claimed = { entry, leaseUntil };
+      lane.entries.push(claimed);
+      held.set(entry.id, claimed);
       queued += 1;
     }
     pump();
@@ -404,6 +410,16 @@ export function createPassbackWorker(deps: {
     while (!stopped) {
       if (now() - lastRelease > 1000) {
         lastRelease = now();
+        const until = now() + options.leaseMs;
+        const mine = [...held.values()];
+        await deps.outbox
+          .renew(
+            mine.map((c) => c.entry.id),
+            owner,
+            new Date(until),
+          )
+          .then(() => mine.forEach((c) => (c.leaseUntil = until)))
+          .catch((error: unknown) => deps.logger.error({ err: error }, 'lease renewal failed'));
         await deps.outbox
           .releaseExpiredLeases(new Date(now()))
           .catch((error: unknown) => deps.logger.error({ err: error }, 'lease release failed'));
@@ -426,6 +442,7 @@ export function createPassbackWorker(deps: {
     // Stopping: what is claimed but not started goes back at once; what is in flight finishes and is recorded.
     const left = [...lanes.values()].flatMap((lane) => lane.entries.splice(0).map((c) => c.entry.id));
     queued = 0;
+    for (const id of left) held.delete(id);
     await deps.outbox
       .release(left, owner, new Date(now()), new Date(now()))
       .catch((error: unknown) => deps.logger.error({ err: error }, 'handing back passback entries failed'));

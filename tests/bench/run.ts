@@ -434,13 +434,14 @@ async function main(): Promise<number> {
           counters.coach?.reset();
           const t = performance.now();
           let next = 0;
-          const jobs = users.flatMap((u, li) => competencyIds.map((c) => [u, li, c] as const));
+          // As a resync does: one recomputation per coach queues its 13 columns at once (enqueueMany).
           await Promise.all(
             Array.from({ length: 8 }, async () => {
-              while (next < jobs.length) {
-                const [userSub, li, competencyId] = jobs[next++]!;
-                await outbox.enqueue(
-                  {
+              while (next < users.length) {
+                const li = next++;
+                const userSub = users[li]!;
+                await outbox.enqueueMany(
+                  competencyIds.map((competencyId) => ({
                     issuer,
                     clientId,
                     productFamily: 'canvas',
@@ -460,7 +461,7 @@ async function main(): Promise<number> {
                     },
                     version: at.getTime(),
                     newSubmission: false,
-                  },
+                  })),
                   new Date(),
                 );
               }
