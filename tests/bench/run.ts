@@ -393,8 +393,9 @@ async function main(): Promise<number> {
     if (only !== 'launch') {
       // Passback: every coach × 13 competencies delivered to the platform.
       const users = Array.from({ length: plan.coaches }, (_, i) => `bench-canvas-${i}`);
-      log(`passback: ${users.length} coaches × 13 competencies, ltijs baseline`);
-      {
+      // BENCH_PASSBACK_SKIP_LTIJS=1: CoachLTI's passback alone (when iterating on it on a busy machine).
+      if (process.env.BENCH_PASSBACK_SKIP_LTIJS !== '1') {
+        log(`passback: ${users.length} coaches × 13 competencies, ltijs baseline`);
         await control.request('POST', `${platformUrl}/control/reset-stats`, undefined, { tool: 'ltijs' });
         const before = await stats('ltijs');
         counters.ltijs?.reset();

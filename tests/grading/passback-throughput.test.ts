@@ -8,7 +8,7 @@ import { createPlatformClient, scopes } from '../../src/lti/platform-client';
 import { competencyIds, scoreCourse, type ScoreCourse } from '../support/outbox-fixtures';
 import { startTestServer, type TestServer } from '../support/test-server';
 
-jest.setTimeout(240_000);
+jest.setTimeout(400_000);
 
 interface Sent {
   method: string;
@@ -43,10 +43,13 @@ function recordingWorker(server: TestServer, options: { rate?: number; worker?: 
   return { worker, sent, scoreRequests: () => sent.filter((s) => s.method === 'POST' && s.url.endsWith('/scores')) };
 }
 
-async function drained(server: TestServer, timeoutMs = 120_000): Promise<void> {
+async function drained(server: TestServer, timeoutMs = 180_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while ((await server.outbox.pendingCount()) > 0) {
-    if (Date.now() > until) throw new Error(`outbox not drained: ${JSON.stringify(await server.outbox.counts({}))}`);
+    if (Date.now() > until) {
+      const errors = server.logs.lines.filter((l) => Number(l.level) >= 50).slice(-5);
+      throw new Error(`outbox not drained: ${JSON.stringify(await server.outbox.counts({}))} ${JSON.stringify(errors)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -91,27 +94,30 @@ describe('passback throughput limits and guarantees', () => {
     await enqueueAll(server, canvas, Math.min(20, canvas.learners.length), 'claim race');
     const owners = ['w1', 'w2', 'w3', 'w4'];
     const won = new Map<string, string[]>();
-    await Promise.all(
-      owners.map(async (owner) => {
-        for (;;) {
-          const batch = await server.outbox.claimBatch(owner, new Date(), 60_000, 25);
-          if (batch.length === 0) return;
-          for (const e of batch) won.set(e.id, [...(won.get(e.id) ?? []), owner]);
-        }
-      }),
-    );
-    const pending = await server.outbox.pendingCount();
-    expect(won.size).toBe(pending);
-    expect([...won.values()].filter((o) => o.length > 1)).toEqual([]);
-    expect(new Set([...won.values()].map((o) => o[0])).size).toBeGreaterThan(1);
-    // Hand them back so the next tests start from pending entries.
-    for (const owner of owners)
-      await server.outbox.release(
-        [...won].filter(([, o]) => o[0] === owner).map(([id]) => id),
-        owner,
-        new Date(),
-        new Date(),
+    try {
+      await Promise.all(
+        owners.map(async (owner) => {
+          for (;;) {
+            const batch = await server.outbox.claimBatch(owner, new Date(), 60_000, 25);
+            if (batch.length === 0) return;
+            for (const e of batch) won.set(e.id, [...(won.get(e.id) ?? []), owner]);
+          }
+        }),
       );
+      const counts = await server.outbox.counts({});
+      expect(counts.pending).toBe(0);
+      expect(won.size).toBe(counts.sending);
+      expect([...won.values()].filter((o) => o.length > 1)).toEqual([]);
+    } finally {
+      // Hand them back so the next tests start from pending entries.
+      for (const owner of owners)
+        await server.outbox.release(
+          [...won].filter(([, o]) => o.includes(owner)).map(([id]) => id),
+          owner,
+          new Date(),
+          new Date(),
+        );
+    }
     expect((await server.outbox.counts({})).sending).toBe(0);
   });
 
@@ -129,7 +135,7 @@ describe('passback throughput limits and guarantees', () => {
     const posts = [...a.scoreRequests(), ...b.scoreRequests()];
     expect(a.scoreRequests().length).toBeGreaterThan(0);
     expect(b.scoreRequests().length).toBeGreaterThan(0);
-    expect(posts.every((p) => p.status === 200)).toBe(true);
+    expect(posts.every((p) => p.status >= 200 && p.status < 300)).toBe(true);
     // One POST per learner × column: each entry was sent exactly once.
     expect(posts).toHaveLength(latest.size);
     await expectInGradebook(server, canvas, latest);
@@ -156,7 +162,7 @@ describe('passback throughput limits and guarantees', () => {
       await expectInGradebook(server, moodle, latest);
       const duringPause = scoreRequests().filter((s) => s.startedAt > first429.endedAt + 20 && s.startedAt < first429.endedAt + 2_000 - 20);
       expect(duringPause).toEqual([]);
-      expect(scoreRequests().some((s) => s.startedAt >= first429.endedAt + 1_950 && s.status === 200)).toBe(true);
+      expect(scoreRequests().some((s) => s.startedAt >= first429.endedAt + 1_950 && s.status >= 200 && s.status < 300)).toBe(true);
     } finally {
       server.devPlatform!.faults.clear();
       await worker.stop();
@@ -198,7 +204,7 @@ describe('passback throughput limits and guarantees', () => {
       const gone = book.lineItems.find((l) => l.tag === 'coaching-competency' && l.resourceId === 'C1.1')!;
       const registration = (await server.devPlatform!.registration('canvas'))!;
       const admin = createPlatformClient({ provider: server.lti, logger: server.logger });
-      const deleted = await admin.request(registration, [scopes.lineItem], gone.id, { method: 'DELETE' });
+      const deleted = await admin.request(registration, [scopes.lineItem], gone.url, { method: 'DELETE' });
       expect(deleted.status).toBe(204);
 
       const creationsBefore = sent.filter((s) => s.method === 'POST' && s.url.endsWith('/lineitems')).length;
@@ -210,14 +216,14 @@ describe('passback throughput limits and guarantees', () => {
       const columns = after.lineItems.filter((l) => l.tag === 'coaching-competency');
       expect(columns).toHaveLength(13);
       const recreated = columns.find((l) => l.resourceId === 'C1.1')!;
-      expect(recreated.id).not.toBe(gone.id);
+      expect(recreated.url).not.toBe(gone.url);
       expect(sent.filter((s) => s.method === 'POST' && s.url.endsWith('/lineitems')).length - creationsBefore).toBe(1);
       const course = (await server.connection.db!.collection('courses').findOne({ contextId: canvas.contextId }))!;
       const stored = await server.connection
         .db!.collection('course_line_items')
         .find({ courseId: course._id.toHexString(), competencyId: 'C1.1' })
         .toArray();
-      expect(stored.map((d) => d.lineItemUrl)).toEqual([recreated.id]);
+      expect(stored.map((d) => d.lineItemUrl)).toEqual([recreated.url]);
       const entries = await server.outbox.list({ courseId: course._id.toHexString(), target: 'C1.1', limit: 100 });
       expect(entries.every((e) => e.status === 'sent')).toBe(true);
     } finally {
