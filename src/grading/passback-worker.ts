@@ -74,7 +74,7 @@ export function createPassbackWorker(deps: {
   /** Faculty's column choices: switched-off columns are neither created nor sent. */
   settings?: Pick<CourseGradingSettings, 'disabledCompetencies'>;
   /** The throttle behind `client`: paused platforms are not claimed for, and their queued entries handed back. */
-  throttle?: Pick<PlatformThrottle, 'pausedUntil'>;
+  throttle?: Pick<PlatformThrottle, 'pauseLeft'>;
   logger: Logger;
   options?: Partial<WorkerOptions>;
   now?: () => number;
@@ -338,7 +338,11 @@ export function createPassbackWorker(deps: {
     });
   }
 
-  const pausedUntil = (key: string): number => deps.throttle?.pausedUntil(key) ?? 0;
+  // On the worker's clock (tests may set it), whatever clock the throttle keeps.
+  const pausedUntil = (key: string): number => {
+    const left = deps.throttle?.pauseLeft(key) ?? 0;
+    return left > 0 ? now() + left : 0;
+  };
 
   /** Starts sends from the lanes up to the limits; hands back what a paused platform or a short lease cannot send. */
   function pump(): void {

@@ -67,6 +67,10 @@ export function createPlatformThrottle(options: ThrottleOptions) {
       const b = bucket(key);
       b.pausedUntil = Math.max(b.pausedUntil, now() + ms);
     },
+    /** How much longer the platform is paused, in ms (0: not paused); independent of the caller's clock. */
+    pauseLeft(key: string): number {
+      return Math.max(0, (buckets.get(key)?.pausedUntil ?? 0) - now());
+    },
     /** Until when the platform is paused (epoch ms; in the past when it is not). */
     pausedUntil(key: string): number {
       return buckets.get(key)?.pausedUntil ?? 0;
