@@ -35,6 +35,7 @@ import { createGradingAdmin, type GradingAdmin } from './grading/grading-admin';
 import { createJobStore } from './grading/jobs';
 import { createJobRunner, type JobRunner, type JobRunnerOptions } from './grading/jobs-runner';
 import { createPassbackWorker, type PassbackWorker, type WorkerOptions } from './grading/passback-worker';
+import { createPlatformThrottle, throttledClient } from './grading/platform-throttle';
 import { connectWithRetry, createConnection, pingDatabase, withDefaultDatabase } from './db/connection';
 import { resolveDatabaseServer, type DatabaseServer } from './db/database-server';
 import { createHousekeeping, type Housekeeping } from './db/housekeeping';
@@ -220,21 +221,25 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const outbox = createOutbox(connection);
   const gradingSettings = createCourseGradingSettings(connection);
   const passback = createPassbackService({ outbox, settings: gradingSettings, records, registry, catalog, logger });
-  const lineItems = createLineItemService({ connection, client: platformClient });
+  // AGS requests respect each platform's rate and Retry-After (one throttle per process).
+  const throttle = createPlatformThrottle({ ratePerSecond: config.passbackRatePerSecond, overrides: config.passbackRateOverrides });
+  const agsClient = throttledClient(platformClient, throttle);
+  const lineItems = createLineItemService({ connection, client: agsClient });
   const grading = createGradingAdmin({
     outbox,
     records,
     assessment,
     scores,
     lineItems,
-    client: platformClient,
+    client: agsClient,
     jobs: createJobStore(connection),
     onJobQueued: () => jobRunner.nudge(),
   });
   const jobRunner = createJobRunner({ store: createJobStore(connection), work: grading.jobWork, logger, options: options.tuning?.jobs });
   const worker = createPassbackWorker({
     outbox,
-    client: platformClient,
+    client: agsClient,
+    throttle,
     lineItems,
     records,
     framework: () => competencies.loadFramework(),

@@ -18,6 +18,25 @@ const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transfor
 
 const emptyAsUndefined = (value: unknown): unknown => (value === '' ? undefined : value);
 
+/** `<issuer>#<client id>=<requests per second>,…` (the platform notation of `npm run admin -- --platform`). */
+const rateOverrides = z.string().transform((value, ctx) => {
+  const out = new Map<string, number>();
+  for (const item of value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const at = item.lastIndexOf('=');
+    const platform = at > 0 ? item.slice(0, at) : '';
+    const rate = Number(item.slice(at + 1));
+    if (!/^[^#]+#[^#]+$/.test(platform) || !Number.isFinite(rate) || rate < 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be <issuer>#<client id>=<requests per second>,… (got "${item}")` });
+      return z.NEVER;
+    }
+    out.set(platform, rate);
+  }
+  return out;
+});
+
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   PORT: z.preprocess(
@@ -56,6 +75,11 @@ const envSchema = z.object({
       .max(3_600_000)
       .default(60_000),
   ),
+  PASSBACK_RATE_PER_SECOND: z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ invalid_type_error: 'must be a number' }).min(0, 'must be 0 (unlimited) or more').max(100_000).default(1000),
+  ),
+  PASSBACK_RATE_OVERRIDES: z.preprocess(emptyAsUndefined, rateOverrides.default('')),
   COACHLTI_FAULT_POINT: z.preprocess(emptyAsUndefined, z.enum(faultPointNames).optional()),
   CHROMIUM_PATH: z.preprocess(emptyAsUndefined, z.string().optional()),
   TEST_PLATFORM_KEY_BITS: z.preprocess(emptyAsUndefined, z.enum(['2048', '3072', '4096']).optional()),
@@ -112,6 +136,9 @@ export interface Config {
   readonly passbackBaseBackoffMs: number;
   /** How long a worker holds a claimed outbox entry before another may take it over. */
   readonly passbackLeaseMs: number;
+  /** AGS requests per second per platform (0: unlimited), and per-platform overrides keyed `<issuer>#<client id>`. */
+  readonly passbackRatePerSecond: number;
+  readonly passbackRateOverrides: ReadonlyMap<string, number>;
   /**
    * The built-in test platform at /dev/platform: anyone who reaches it can launch as anyone, so it runs
    * only outside production and, unless DEV_PLATFORM=true, only when TOOL_URL is a loopback address.
@@ -229,6 +256,8 @@ export function loadConfig(env: Env = process.env): Config {
     passbackWorker: e.PASSBACK_WORKER,
     passbackBaseBackoffMs: e.PASSBACK_BASE_BACKOFF_MS,
     passbackLeaseMs: e.PASSBACK_LEASE_MS,
+    passbackRatePerSecond: e.PASSBACK_RATE_PER_SECOND,
+    passbackRateOverrides: e.PASSBACK_RATE_OVERRIDES,
     faultPoint: e.COACHLTI_FAULT_POINT,
     dataEncryptionKeys,
     privacySweepIntervalMs: e.PRIVACY_SWEEP_INTERVAL_MS,

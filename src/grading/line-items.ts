@@ -157,6 +157,11 @@ export function createLineItemService(deps: { connection: Connection; client: Pl
     },
     known,
 
+    /** The LMS no longer has this column (it answered 404): forget it, unless another process already replaced it. */
+    async forget(courseId: string, competencyId: string, lineItemUrl: string): Promise<void> {
+      await stored.deleteOne({ courseId, competencyId, lineItemUrl });
+    },
+
     /** Deletes the LMS columns of these competencies (AGS DELETE) and forgets them; returns the ones removed. */
     async remove(course: CourseForLineItems, competencyIds: string[]): Promise<string[]> {
       const have = await known(course.id);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { ScoreFields } from './score-message';
 
@@ -51,7 +52,7 @@ export interface OutboxEntry {
   sentAt: Date | undefined;
 }
 
-type OutboxDoc = Omit<OutboxEntry, 'id'> & { _id: Types.ObjectId; lease?: { owner: string; until: Date } | null };
+type OutboxDoc = Omit<OutboxEntry, 'id'> & { _id: Types.ObjectId; lease?: { owner: string; claim?: string; until: Date } | null };
 
 export type EnqueueInput = Omit<
   OutboxEntry,
@@ -180,6 +181,54 @@ export function createOutbox(connection: Connection) {
       return write(input, now, { ...options, status: 'pending', reason: undefined });
     },
 
+    /**
+     * enqueue() for one learner's scores at once (a recomputation's 13+ columns): one read of their keys and
+     * one insert of the new ones; entries that exist (or were inserted meanwhile) take the one-by-one path,
+     * with the same ordering rules.
+     */
+    async enqueueMany(
+      inputs: EnqueueInput[],
+      now: Date,
+      options: { skipUnchanged?: boolean } = {},
+    ): Promise<('queued' | 'stale' | 'unchanged')[]> {
+      const keys = inputs.map((i) => outboxKey(i.courseId, i.userId, i.target));
+      const existing = new Set((await model.find({ key: { $in: keys } }, { key: 1 }).lean<{ key: string }[]>()).map((d) => d.key));
+      const fresh = inputs
+        .map((input, i) => ({ input, i, key: keys[i]! }))
+        .filter((x) => !existing.has(x.key) && keys.indexOf(x.key) === x.i);
+      const out: ('queued' | 'stale' | 'unchanged' | undefined)[] = inputs.map(() => undefined);
+      if (fresh.length > 0) {
+        const docs = fresh.map(({ input, key }) => ({
+          ...input,
+          score: { ...input.score, timestamp: nextTimestamp(input.score.timestamp, undefined, input.productFamily) },
+          key,
+          status: 'pending',
+          nextAttemptAt: now,
+          firstQueuedAt: now,
+          updatedAt: now,
+          attempts: [],
+          attemptCount: 0,
+        }));
+        try {
+          // ignoreUndefined: stored exactly as create() stores them (no nulls for absent fields).
+          await model.collection.insertMany(docs, { ordered: false, ignoreUndefined: true });
+          for (const { i } of fresh) out[i] = 'queued';
+        } catch (error) {
+          // Some keys were inserted by another writer first: those go through write() below.
+          const reported = (error as { writeErrors?: { index: number; code?: number } | { index: number; code?: number }[] }).writeErrors;
+          const writeErrors = reported === undefined ? undefined : Array.isArray(reported) ? reported : [reported];
+          if (!writeErrors || writeErrors.some((w) => w.code !== 11000)) throw error;
+          const failed = new Set(writeErrors.map((w) => w.index));
+          fresh.forEach(({ i }, n) => {
+            if (!failed.has(n)) out[i] = 'queued';
+          });
+        }
+      }
+      for (const [i, input] of inputs.entries())
+        if (out[i] === undefined) out[i] = await write(input, now, { ...options, status: 'pending', reason: undefined });
+      return out as ('queued' | 'stale' | 'unchanged')[];
+    },
+
     /** Records an entry that is not sent at all (a non-learner), so the ledger shows why. Same ordering rules. */
     async recordSkipped(input: EnqueueInput, reason: string, now: Date): Promise<void> {
       await write(input, now, { status: 'skipped', reason });
@@ -209,6 +258,109 @@ export function createOutbox(connection: Connection) {
         )
         .lean<OutboxDoc>();
       return doc ? toEntry(doc) : null;
+    },
+
+    /**
+     * Claims up to `limit` due entries in two steps: read the ids of due entries, then one update that takes
+     * each of them only if it is still free (per document atomic, so two workers never both win one), stamped
+     * with a fresh claim token; the entries won are read back by that token. No transaction needed.
+     * `exclude`: platforms (issuer + client id) this worker cannot send to now (saturated or paused).
+     */
+    async claimBatch(
+      owner: string,
+      now: Date,
+      leaseMs: number,
+      limit: number,
+      exclude: { issuer: string; clientId: string }[] = [],
+    ): Promise<OutboxEntry[]> {
+      const free = { $or: [{ lease: null }, { lease: { $exists: false } }, { 'lease.until': { $lt: now } }] };
+      const due = await model
+        .find(
+          {
+            status: 'pending',
+            nextAttemptAt: { $lte: now },
+            ...(exclude.length > 0 ? { $nor: exclude.map((p) => ({ issuer: p.issuer, clientId: p.clientId })) } : {}),
+            ...free,
+          },
+          { _id: 1 },
+        )
+        .sort({ nextAttemptAt: 1 })
+        .limit(limit)
+        .lean<{ _id: Types.ObjectId }[]>();
+      if (due.length === 0) return [];
+      const claim = randomUUID();
+      const won = await model.updateMany(
+        { _id: { $in: due.map((d) => d._id) }, status: 'pending', ...free },
+        { $set: { status: 'sending', lease: { owner, claim, until: new Date(now.getTime() + leaseMs) }, updatedAt: now } },
+      );
+      if (won.modifiedCount === 0) return [];
+      const docs = await model.find({ 'lease.claim': claim }).lean<OutboxDoc[]>();
+      return docs.map(toEntry);
+    },
+
+    /** A live worker keeps its entries (queued or in flight): the lease runs out only when the worker stops renewing. */
+    async renew(ids: string[], owner: string, until: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await model.updateMany(
+        { _id: { $in: ids.map((i) => new Types.ObjectId(i)) }, 'lease.owner': owner },
+        { $set: { 'lease.until': until } },
+      );
+    },
+
+    /** Hands claimed entries back unsent (their platform paused): pending again from `nextAttemptAt`. */
+    async release(ids: string[], owner: string, nextAttemptAt: Date, now: Date): Promise<void> {
+      if (ids.length === 0) return;
+      await model.updateMany(
+        { _id: { $in: ids.map((i) => new Types.ObjectId(i)) }, 'lease.owner': owner },
+        { $set: { status: 'pending', lease: null, nextAttemptAt, updatedAt: now } },
+      );
+    },
+
+    /**
+     * finish() for many sends in two bulk writes: the results whose version still matches, then (only if some
+     * did not match) the attempt alone for the entries this owner still leases, i.e. those a newer score replaced.
+     */
+    async finishMany(
+      owner: string,
+      items: {
+        entry: OutboxEntry;
+        result: { status: OutboxStatus; reason: string | undefined; nextAttemptAt: Date; attempt: AttemptRecord };
+        now: Date;
+      }[],
+    ): Promise<void> {
+      if (items.length === 0) return;
+      const push = (attempt: AttemptRecord) => ({ $push: { attempts: { $each: [attempt], $slice: -50 } }, $inc: { attemptCount: 1 } });
+      const primary = await model.bulkWrite(
+        items.map(({ entry, result, now }) => ({
+          updateOne: {
+            filter: { _id: new Types.ObjectId(entry.id), version: entry.version, 'lease.owner': owner },
+            update: {
+              $set: {
+                status: result.status,
+                nextAttemptAt: result.nextAttemptAt,
+                lease: null,
+                updatedAt: now,
+                ...(result.reason === undefined ? {} : { reason: result.reason }),
+                ...(result.status === 'sent' ? { sentAt: now } : {}),
+              },
+              ...(result.reason === undefined ? { $unset: { reason: 1 } } : {}),
+              ...push(result.attempt),
+            },
+          },
+        })),
+        { ordered: false },
+      );
+      if (primary.modifiedCount === items.length) return;
+      // Entries finished above no longer carry our lease, so only the replaced ones match here.
+      await model.bulkWrite(
+        items.map(({ entry, result, now }) => ({
+          updateOne: {
+            filter: { _id: new Types.ObjectId(entry.id), 'lease.owner': owner },
+            update: { $set: { lease: null, updatedAt: now }, ...push(result.attempt) },
+          },
+        })),
+        { ordered: false },
+      );
     },
 
     /**

@@ -87,11 +87,10 @@ export function createPassbackService(deps: {
           await deps.outbox.recordSkipped(e, 'not a learner in this course (only learners are sent to the gradebook)', at);
         return 0;
       }
-      let queued = 0;
       // A resync sends everything again; otherwise a column whose score did not change is left alone.
       const resend = event.cause.kind === 'resync';
-      for (const e of entries) if ((await deps.outbox.enqueue(e, at, { skipUnchanged: !resend })) === 'queued') queued += 1;
-      return queued;
+      const results = await deps.outbox.enqueueMany(entries, at, { skipUnchanged: !resend });
+      return results.filter((r) => r === 'queued').length;
     },
   };
 }

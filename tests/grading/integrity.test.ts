@@ -307,22 +307,31 @@ describe('passback ordering and recovery', () => {
 
   test('when writing the outbox fails once after a completion, then the scores stay owed and the sweeper delivers them', async () => {
     const coach = seedIds('canvas', 'coach', 1);
-    const outbox = server.outbox as { enqueue: (typeof server.outbox)['enqueue'] };
-    const original = outbox.enqueue;
+    // The first outbox write fails, whichever way it is written (one entry, or a recomputation's columns at once).
+    const outbox = server.outbox as Pick<typeof server.outbox, 'enqueue' | 'enqueueMany'>;
+    const original = { enqueue: outbox.enqueue, enqueueMany: outbox.enqueueMany };
     let failures = 0;
-    outbox.enqueue = async (...args) => {
+    const failOnce = (): void => {
       if (failures === 0) {
         failures += 1;
         throw new Error('injected outbox failure');
       }
-      return original(...args);
+    };
+    outbox.enqueue = async (...args) => {
+      failOnce();
+      return original.enqueue(...args);
+    };
+    outbox.enqueueMany = async (...args) => {
+      failOnce();
+      return original.enqueueMany(...args);
     };
     let ids: { userId: string; courseId: string };
     try {
       ids = await finishModule(server, 'canvas', coach.userId, coach.contextId, 'M05');
     } finally {
-      outbox.enqueue = original;
+      Object.assign(outbox, original);
     }
+    expect(failures).toBe(1);
     const db = server.connection.db!;
     expect(await db.collection('attempts').countDocuments({ userId: new Types.ObjectId(ids.userId), scoresOwed: { $exists: true } })).toBe(
       1,

@@ -9,6 +9,7 @@ import { createCourseGradingSettings } from '../course-settings';
 import { createLineItemService } from '../line-items';
 import { createOutbox } from '../outbox';
 import { createPassbackWorker } from '../passback-worker';
+import { createPlatformThrottle, throttledClient } from '../platform-throttle';
 import { createAuditLog } from '../../admin/audit-log';
 import { createFieldCrypto } from '../../privacy/field-crypto';
 import { createPrivacyService } from '../../privacy/privacy-service';
@@ -22,11 +23,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const { connection, provider, registry, close } = await openToolContext(config, logger);
-  const client = createPlatformClient({ provider, logger });
+  const throttle = createPlatformThrottle({ ratePerSecond: config.passbackRatePerSecond, overrides: config.passbackRateOverrides });
+  const client = throttledClient(createPlatformClient({ provider, logger }), throttle);
   const competencies = createCompetencyRepository(connection);
   const worker = createPassbackWorker({
     outbox: createOutbox(connection),
     client,
+    throttle,
     lineItems: createLineItemService({ connection, client }),
     records: createLaunchRecords(connection),
     framework: () => competencies.loadFramework(),
