@@ -139,8 +139,13 @@ export function createPassbackWorker(deps: {
       if (!entry.target.lineItemUrl) throw new PlatformRequestError('the module has no line item in this LMS link', 404, '');
       return entry.target.lineItemUrl;
     }
-    const disabled = await disabledOf.get(entry.courseId);
-    if (disabled.has(entry.target.id)) throw new NotSent('skipped', 'the column was switched off by faculty');
+    let disabled = await disabledOf.get(entry.courseId);
+    if (disabled.has(entry.target.id)) {
+      // A skip is final for this entry: decide it on fresh settings, not on a copy from before faculty switched it on.
+      disabledOf.drop(entry.courseId);
+      disabled = await disabledOf.get(entry.courseId);
+      if (disabled.has(entry.target.id)) throw new NotSent('skipped', 'the column was switched off by faculty');
+    }
     const fw = await framework.get('');
     const competency = fw.domains.flatMap((d) => d.competencies).find((c) => c.id === entry.target.id);
     if (!competency) throw new PlatformRequestError(`unknown competency ${entry.target.id}`, 404, '');

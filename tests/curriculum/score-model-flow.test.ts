@@ -348,7 +348,7 @@ describe('the score model through the real HTTP flow', () => {
     });
     const profile = await browser.get(`${server.url}/profile`);
     expect(profile.status).toBe(200);
-    expect(profile.text).toMatch(/C1\.1 Establishing the coaching agreement<\/th><td>81\.3 \/ 100/);
+    expect(profile.text).toMatch(/C1\.1 Establishing the coaching agreement<\/th><td>81 \/ 100/);
     expect(profile.text).toContain('computed by the earlier score model');
   });
 });
