@@ -27,6 +27,8 @@ const datePattern = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?
 
 /** A date a platform sent, or undefined; a date with no zone is read as UTC. */
 export function parseLmsDate(raw: string): Date | undefined {
+  // Older Moodle (before the ISO 8601 resolver) sent the course's Unix timestamp (seconds).
+  if (/^\d{9,10}$/.test(raw.trim())) return inRange(new Date(Number(raw.trim()) * 1000));
   const m = datePattern.exec(raw.trim());
   if (!m) return undefined;
   const [, y, mo, d, h = '00', mi = '00', s = '00', zone = 'Z'] = m;
@@ -37,6 +39,10 @@ export function parseLmsDate(raw: string): Date | undefined {
   const local = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
   if (local.getUTCMonth() !== Number(mo) - 1 || local.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
     return undefined;
+  return inRange(date);
+}
+
+function inRange(date: Date): Date | undefined {
   const year = date.getUTCFullYear();
   return year >= 1970 && year <= 2200 ? date : undefined;
 }
@@ -48,7 +54,9 @@ const expanded = (max: number) =>
     .trim()
     .min(1)
     .refine((v) => !v.startsWith('$'), 'was not expanded by the platform');
-const dateValue = expanded(40).transform((v, ctx) => parseLmsDate(v) ?? (ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'is not a date' }), z.NEVER));
+const dateValue = expanded(40).transform(
+  (v, ctx) => parseLmsDate(v) ?? (ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'is not a date' }), z.NEVER),
+);
 
 /** Each field is validated on its own: one bad value drops only itself. */
 const fields = {

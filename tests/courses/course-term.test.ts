@@ -17,6 +17,8 @@ describe('term and course dates from LTI custom parameters', () => {
       courseEnd: new Date('2026-06-30T00:00:00.000Z'),
     });
     expect(parseLmsDate('2026-03-01T10:20:30.123Z')).toEqual(new Date('2026-03-01T10:20:30Z'));
+    // Older Moodle: Unix seconds.
+    expect(parseLmsDate('1770000000')).toEqual(new Date(1_770_000_000_000));
   });
 
   test('when a variable comes back unexpanded or empty, then it is ignored', () => {
@@ -32,7 +34,15 @@ describe('term and course dates from LTI custom parameters', () => {
   });
 
   test('when a date is malformed, then only that value is dropped', () => {
-    for (const bad of ['2026-02-30', '2026-13-01', 'tomorrow', '12/01/2026', '2026-01-01T25:00:00Z', '1890-01-01', '2026-01-01 00:00:00 -07'])
+    for (const bad of [
+      '2026-02-30',
+      '2026-13-01',
+      'tomorrow',
+      '12/01/2026',
+      '2026-01-01T25:00:00Z',
+      '1890-01-01',
+      '2026-01-01 00:00:00 -07',
+    ])
       expect(parseCourseTerm({ term_name: 'Fall', term_start: bad })).toEqual({ termName: 'Fall' });
   });
 
