@@ -2,6 +2,7 @@ import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { LaunchContext } from '../lti/claims';
 import { summarizeRoles, type ToolRole } from '../lti/roles';
 import { launchSentName, pseudonymFor } from '../privacy/pseudonym';
+import { parseCourseTerm, type CourseTerm } from './course-term';
 
 /**
  * Our own users, courses, memberships and resource links, upserted on every launch. They outlive
@@ -19,6 +20,8 @@ export interface CourseRecord {
   lineItemsUrl: string | undefined;
   agsScopes: string[];
   membershipsUrl: string | undefined;
+  /** Term and course dates the LMS sent (custom parameters); each absent until a launch brought a valid one. */
+  term: CourseTerm;
 }
 
 export interface UserRecord {
@@ -79,6 +82,11 @@ interface CourseDoc {
   lineItemsUrl?: string;
   agsScopes: string[];
   membershipsUrl?: string;
+  termName?: string;
+  termStart?: Date;
+  termEnd?: Date;
+  courseStart?: Date;
+  courseEnd?: Date;
   createdAt: Date;
   lastLaunchAt: Date;
 }
@@ -120,6 +128,13 @@ const toCourse = (d: CourseDoc): CourseRecord => ({
   lineItemsUrl: d.lineItemsUrl,
   agsScopes: d.agsScopes,
   membershipsUrl: d.membershipsUrl,
+  term: {
+    ...(d.termName ? { termName: d.termName } : {}),
+    ...(d.termStart ? { termStart: d.termStart } : {}),
+    ...(d.termEnd ? { termEnd: d.termEnd } : {}),
+    ...(d.courseStart ? { courseStart: d.courseStart } : {}),
+    ...(d.courseEnd ? { courseEnd: d.courseEnd } : {}),
+  },
 });
 const toUser = (d: UserDoc): UserRecord => ({
   id: d._id.toHexString(),
@@ -227,6 +242,11 @@ export function createLaunchRecords(
     lineItemsUrl: String,
     agsScopes: [String],
     membershipsUrl: String,
+    termName: String,
+    termStart: Date,
+    termEnd: Date,
+    courseStart: Date,
+    courseEnd: Date,
     createdAt: Date,
     lastLaunchAt: Date,
   });
@@ -288,6 +308,9 @@ export function createLaunchRecords(
       if (launch.ags?.lineItemsUrl) courseSet.lineItemsUrl = launch.ags.lineItemsUrl;
       if (launch.ags) courseSet.agsScopes = launch.ags.scopes;
       if (launch.nrps) courseSet.membershipsUrl = launch.nrps.membershipsUrl;
+      // Only valid values are set, so a launch without them (or with unexpanded ones) keeps what we know;
+      // they are part of courseSet, hence of the skip-unchanged cache's comparison.
+      Object.assign(courseSet, parseCourseTerm(launch.custom));
       const course = await upsertUnlessUnchanged(
         courses,
         { issuer, clientId, contextId: launch.context.id },

@@ -65,7 +65,9 @@ const commonVariables = [
 ];
 
 export function supportedVariables(shape: Shape): string[] {
-  return shape === 'canvas' ? [...commonVariables, '$Canvas.course.id', '$Canvas.user.id'] : [...commonVariables];
+  return shape === 'canvas'
+    ? [...commonVariables, '$Canvas.course.id', '$Canvas.user.id', '$Canvas.term.name', '$Canvas.term.startAt', '$Canvas.term.endAt']
+    : [...commonVariables, '$CourseSection.timeFrame.begin', '$CourseSection.timeFrame.end'];
 }
 
 export interface ClaimInput {
@@ -107,6 +109,13 @@ function substitutions(input: ClaimInput, roles: string[]): Map<string, string> 
   }
   if (course.canvasCourseId) values.set('$Canvas.course.id', course.canvasCourseId);
   if (user.legacyId) values.set('$Canvas.user.id', user.legacyId);
+  // Each shape expands only what its LMS knows; the other's variables pass literally, as they do there.
+  const shape = registration.shape;
+  if (shape === 'canvas' && course.termName) values.set('$Canvas.term.name', course.termName);
+  if (shape === 'canvas' && course.termStartAt) values.set('$Canvas.term.startAt', course.termStartAt);
+  if (shape === 'canvas' && course.termEndAt) values.set('$Canvas.term.endAt', course.termEndAt);
+  if (shape === 'moodle' && course.startDate) values.set('$CourseSection.timeFrame.begin', course.startDate);
+  if (shape === 'moodle' && course.endDate) values.set('$CourseSection.timeFrame.end', course.endDate);
   return values;
 }
 

@@ -70,6 +70,10 @@ interface CourseSeed {
   tas: string[];
   learners: string[];
   inactive: string[];
+  /** Canvas term (Canvas's date form) and Moodle course dates (ISO 8601), as each LMS expands them. */
+  term: { name: string; startAt: string; endAt: string };
+  start: string;
+  end: string;
 }
 
 const courseSeeds: CourseSeed[] = [
@@ -81,6 +85,9 @@ const courseSeeds: CourseSeed[] = [
     tas: ['hannah-kowalski'],
     learners: learners.slice(0, 26).map((p) => p.key),
     inactive: [learners[25]?.key ?? ''],
+    term: { name: 'Spring 2026', startAt: '2026-01-12 00:00:00 -0700', endAt: '2026-06-30 23:59:59 -0600' },
+    start: '2026-01-12T00:00:00+00:00',
+    end: '2026-06-30T00:00:00+00:00',
   },
   {
     key: 'residency-coach-program',
@@ -90,6 +97,9 @@ const courseSeeds: CourseSeed[] = [
     tas: ['diego-fernandez'],
     learners: learners.slice(4, 30).map((p) => p.key),
     inactive: [learners[26]?.key ?? ''],
+    term: { name: 'Academic year 2026–27', startAt: '2026-07-01 00:00:00 -0600', endAt: '2027-06-30 23:59:59 -0600' },
+    start: '2026-07-01T00:00:00+00:00',
+    end: '2027-06-30T00:00:00+00:00',
   },
 ];
 
@@ -166,7 +176,9 @@ function courseDocs(shape: Shape): { course: CourseDoc; enrollments: EnrollmentD
         key: seed.key,
         label: seed.label,
         title: seed.title,
-        ...(shape === 'canvas' ? { canvasCourseId: String(101 + index) } : {}),
+        ...(shape === 'canvas'
+          ? { canvasCourseId: String(101 + index), termName: seed.term.name, termStartAt: seed.term.startAt, termEndAt: seed.term.endAt }
+          : { startDate: seed.start, endDate: seed.end }),
       },
       enrollments: roster.map(([key, role], position) => {
         const userId = userIdFor(shape, key);

@@ -108,6 +108,13 @@ export interface CourseDoc {
   label: string;
   title: string;
   canvasCourseId?: string;
+  /** Canvas: the course's term, dates as Canvas expands them ("2026-01-12 00:00:00 -0700"). */
+  termName?: string;
+  termStartAt?: string;
+  termEndAt?: string;
+  /** Moodle: the course start and end dates (ISO 8601), $CourseSection.timeFrame.begin/end. */
+  startDate?: string;
+  endDate?: string;
 }
 
 export interface UserDoc {
@@ -310,6 +317,11 @@ export function createModels(connection: Connection): Models {
       label: String,
       title: String,
       canvasCourseId: String,
+      termName: String,
+      termStartAt: String,
+      termEndAt: String,
+      startDate: String,
+      endDate: String,
     }),
     users: model<UserDoc>(connection, 'DevPlatformUser', 'devplatform_users', {
       _id: String,

@@ -1,4 +1,5 @@
 import { scopes } from './platform-client';
+import { termParameters } from '../courses/course-term';
 
 /** The tool's own URLs and what it asks of platforms: shared by Dynamic Registration and Canvas JSON. */
 export interface ToolUrls {
@@ -66,7 +67,7 @@ export function canvasDeveloperKeyJson(urls: ToolUrls): Record<string, unknown> 
         },
       },
     ],
-    custom_fields: { canvas_course_id: '$Canvas.course.id' },
+    custom_fields: { canvas_course_id: '$Canvas.course.id', ...termParameters },
   };
 }
 
@@ -89,6 +90,8 @@ export function registrationRequest(urls: ToolUrls, productFamily: string | unde
       description: toolDescription,
       target_link_uri: urls.launch,
       claims: requestedClaims,
+      // Term and course dates for the program dashboard's cohorts (README: which LMS fills which).
+      custom_parameters: { ...termParameters },
       messages: [
         {
           type: 'LtiDeepLinkingRequest',

@@ -16,15 +16,28 @@ export interface ProgramCourse {
   label: string | undefined;
   issuer: string;
   clientId: string;
-  /** The course's activity period: its first and latest launch (the LMS sends no term dates we keep). */
+  /** The course's activity period: its first and latest launch. */
   firstActivity: Date | undefined;
   lastActivity: Date | undefined;
+  /** The term the LMS sent (Canvas), if any. */
+  termName: string | undefined;
+  /**
+   * The course's period: each end from the term dates, else the course dates (Moodle), else the activity
+   * period; `startFrom`/`endFrom` say which.
+   */
+  start: Date | undefined;
+  end: Date | undefined;
+  startFrom: DateSource;
+  endFrom: DateSource;
 }
 
-/** Courses whose activity period overlaps [from, to] (either end open). */
+export type DateSource = 'term' | 'course' | 'activity';
+
+/** Courses of that term (exact name) whose period overlaps [from, to] (either end open). */
 export interface CourseFilter {
   activeFrom?: Date | undefined;
   activeTo?: Date | undefined;
+  term?: string | undefined;
 }
 
 export interface CohortScore {
@@ -67,6 +80,8 @@ export interface CohortData {
 
 export interface ProgramRepository {
   listCourses(scope: AdminScope, filter?: CourseFilter): Promise<ProgramCourse[]>;
+  /** The term names known on the administrator's platforms, sorted. */
+  listTerms(scope: AdminScope): Promise<string[]>;
   /** The cohort of the given courses; ids outside the scope (or unknown) are not in `courses`. */
   loadCohort(scope: AdminScope, courseIds: readonly string[]): Promise<CohortData>;
   /** Every score snapshot of the courses (history) computed within [from, to]; the courses are re-checked against the scope. */
@@ -90,36 +105,74 @@ function scoresOf(raw: unknown): CohortScore['scores'] {
   );
 }
 
+function periodEnd(term: Date | undefined, course: Date | undefined, activity: Date | undefined): [Date | undefined, DateSource] {
+  if (term) return [term, 'term'];
+  if (course) return [course, 'course'];
+  return [activity, 'activity'];
+}
+
 export function createProgramRepository(connection: Connection): ProgramRepository {
   const collection = (name: string) => connection.collection(name);
 
   async function scopedCourses(scope: AdminScope, ids?: readonly string[], filter: CourseFilter = {}): Promise<ProgramCourse[]> {
     const conditions: Record<string, unknown>[] = [];
-    if (filter.activeTo) conditions.push({ createdAt: { $lte: filter.activeTo } });
-    if (filter.activeFrom) conditions.push({ lastLaunchAt: { $gte: filter.activeFrom } });
+    if (filter.term !== undefined) conditions.push({ termName: filter.term });
     const platforms = platformCondition(scopePlatforms(scope));
     if (platforms) conditions.push(platforms);
     if (ids) conditions.push({ _id: { $in: ids.filter((id) => Types.ObjectId.isValid(id)).map((id) => new Types.ObjectId(id)) } });
     const docs = await collection('courses')
       .find(conditions.length > 0 ? { $and: conditions } : {}, {
-        projection: { title: 1, label: 1, issuer: 1, clientId: 1, createdAt: 1, lastLaunchAt: 1 },
+        projection: {
+          title: 1,
+          label: 1,
+          issuer: 1,
+          clientId: 1,
+          createdAt: 1,
+          lastLaunchAt: 1,
+          termName: 1,
+          termStart: 1,
+          termEnd: 1,
+          courseStart: 1,
+          courseEnd: 1,
+        },
       })
       .toArray();
+    // The period falls back per end, so it is compared in memory (a platform has few courses).
+    const { activeFrom, activeTo } = filter;
     return docs
-      .map((d) => ({
-        id: hex(d._id),
-        title: typeof d.title === 'string' && d.title !== '' ? d.title : hex(d._id),
-        label: typeof d.label === 'string' ? d.label : undefined,
-        issuer: String(d.issuer),
-        clientId: String(d.clientId),
-        firstActivity: dateOf(d.createdAt),
-        lastActivity: dateOf(d.lastLaunchAt),
-      }))
+      .map((d): ProgramCourse => {
+        const firstActivity = dateOf(d.createdAt);
+        const lastActivity = dateOf(d.lastLaunchAt);
+        const [start, startFrom] = periodEnd(dateOf(d.termStart), dateOf(d.courseStart), firstActivity);
+        const [end, endFrom] = periodEnd(dateOf(d.termEnd), dateOf(d.courseEnd), lastActivity);
+        return {
+          id: hex(d._id),
+          title: typeof d.title === 'string' && d.title !== '' ? d.title : hex(d._id),
+          label: typeof d.label === 'string' ? d.label : undefined,
+          issuer: String(d.issuer),
+          clientId: String(d.clientId),
+          firstActivity,
+          lastActivity,
+          termName: typeof d.termName === 'string' && d.termName !== '' ? d.termName : undefined,
+          start,
+          end,
+          startFrom,
+          endFrom,
+        };
+      })
+      .filter((c) => !(activeTo && c.start && c.start > activeTo) && !(activeFrom && c.end && c.end < activeFrom))
       .sort((a, b) => a.title.localeCompare(b.title) || a.id.localeCompare(b.id));
   }
 
   return {
     listCourses: (scope, filter) => scopedCourses(scope, undefined, filter),
+    async listTerms(scope) {
+      const platforms = platformCondition(scopePlatforms(scope));
+      const docs = await collection('courses')
+        .find({ ...(platforms ?? {}), termName: { $type: 'string' } }, { projection: { termName: 1 } })
+        .toArray();
+      return [...new Set(docs.map((d) => String(d.termName)).filter((t) => t !== ''))].sort((a, b) => a.localeCompare(b));
+    },
     async loadScoreHistory(scope, courseIds, from, to) {
       const courses = await scopedCourses(scope, courseIds);
       if (courses.length === 0) return [];

@@ -10,7 +10,7 @@ import { toCsv } from '../standards/csv';
 import { asyncHandler } from '../web/async-handler';
 import { csrfToken } from '../web/session';
 import { buildProgramReport, compareSections, latestInPeriod, levelSections, type Comparison } from './program-report';
-import type { ProgramRepository } from './program-repository';
+import type { DateSource, ProgramCourse, ProgramRepository } from './program-repository';
 import { chartGeometry, presentComparison, presentProgram, programCsv, programTables } from './program-view';
 import { PdfUnavailableError, type PdfPrinter } from './report-pdf';
 
@@ -50,6 +50,8 @@ export const programQuery = z
     course: ids,
     activeFrom: day,
     activeTo: day,
+    /** A term name as the LMS sent it; empty = every term. */
+    term: z.preprocess((v) => (v === '' ? undefined : v), z.string().max(120, 'is too long').optional()),
     compare: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['none', 'periods', 'cohorts']).default('none')),
     firstFrom: day,
     firstTo: day,
@@ -76,6 +78,7 @@ export type ProgramQuery = z.infer<typeof programQuery>;
 const fieldNames: Record<string, string> = {
   activeFrom: 'Active from',
   activeTo: 'Active until',
+  term: 'Term',
   firstFrom: 'First period from',
   firstTo: 'First period until',
   secondFrom: 'Second period from',
@@ -107,12 +110,21 @@ function parseQuery(req: Request): ProgramQuery {
 const startOf = (d: string): Date => new Date(`${d}T00:00:00.000Z`);
 const endOf = (d: string): Date => new Date(`${d}T23:59:59.999Z`);
 const dayOf = (d: Date | undefined): string => (d ? d.toISOString().slice(0, 10) : '?');
+const sourceText: Record<DateSource, string> = { term: 'term', course: 'course', activity: 'activity' };
+
+/** "active 2026-01-10 – 2026-06-20" (launches only) or "2026-01-12 – 2026-06-30 (term dates)". */
+export function periodText(c: ProgramCourse): string {
+  const span = `${dayOf(c.start)} – ${dayOf(c.end)}`;
+  if (c.startFrom === 'activity' && c.endFrom === 'activity') return `active ${span}`;
+  const from = c.startFrom === c.endFrom ? sourceText[c.startFrom] : `${sourceText[c.startFrom]}/${sourceText[c.endFrom]}`;
+  return `${span} (${from} dates)`;
+}
 
 /** The query string that reproduces a view (for CSV links, the report and the PDF). */
 function queryString(q: ProgramQuery): string {
   const params = new URLSearchParams();
   for (const id of q.course) params.append('course', id);
-  for (const key of ['activeFrom', 'activeTo'] as const) if (q[key]) params.append(key, q[key]);
+  for (const key of ['activeFrom', 'activeTo', 'term'] as const) if (q[key]) params.append(key, q[key]);
   if (q.compare !== 'none') params.append('compare', q.compare);
   if (q.compare === 'periods')
     for (const key of ['firstFrom', 'firstTo', 'secondFrom', 'secondTo'] as const) params.append(key, q[key] ?? '');
@@ -132,12 +144,14 @@ export function programRoutes(deps: ProgramDeps): Router {
     const actor = adminActor(req)!;
     const query = parseQuery(req);
     const ids = query.course;
-    const [courses, cohort] = await Promise.all([
+    const [courses, cohort, terms] = await Promise.all([
       deps.programs.listCourses(actor.scope, {
         activeFrom: query.activeFrom ? startOf(query.activeFrom) : undefined,
         activeTo: query.activeTo ? endOf(query.activeTo) : undefined,
+        term: query.term,
       }),
       deps.programs.loadCohort(actor.scope, ids),
+      deps.programs.listTerms(actor.scope),
     ]);
     // An id outside the scope is answered exactly like one that does not exist.
     if (cohort.courses.length !== ids.length) throw new NotFoundError(noCourse);
@@ -167,17 +181,17 @@ export function programRoutes(deps: ProgramDeps): Router {
         second: other.courses.map((c) => c.title).join(' + '),
       });
     }
-    return { actor, query, courses, cohort, report, comparison };
+    return { actor, query, courses, cohort, terms, report, comparison };
   }
 
   function pageModel(req: Request, data: Awaited<ReturnType<typeof reportFor>>) {
-    const { actor, query, courses, cohort, report, comparison } = data;
+    const { actor, query, courses, cohort, terms, report, comparison } = data;
     const qs = queryString(query);
     const chosenIds = new Set(query.course);
     const versusIds = new Set(query.versus);
     const option = (c: (typeof courses)[number], selected: boolean) => ({
       id: c.id,
-      label: `${c.title} (${platformLabel(c)}; active ${dayOf(c.firstActivity)} – ${dayOf(c.lastActivity)})`,
+      label: `${c.title} (${platformLabel(c)}; ${c.termName ? `${c.termName}; ` : ''}${periodText(c)})`,
       selected,
     });
     // A chosen course stays listed even when the activity filter would hide it, so the form keeps the choice.
@@ -194,6 +208,7 @@ export function programRoutes(deps: ProgramDeps): Router {
       filters: {
         activeFrom: query.activeFrom ?? '',
         activeTo: query.activeTo ?? '',
+        term: query.term ?? '',
         firstFrom: query.firstFrom ?? '',
         firstTo: query.firstTo ?? '',
         secondFrom: query.secondFrom ?? '',
@@ -202,7 +217,10 @@ export function programRoutes(deps: ProgramDeps): Router {
         periods: query.compare === 'periods',
         cohorts: query.compare === 'cohorts',
       },
+      // A term no course on the platforms has any more stays offered while it is chosen.
+      terms: [...new Set([...terms, ...(query.term ? [query.term] : [])])].map((t) => ({ name: t, selected: t === query.term })),
       chosen: cohort.courses.map((c) => c.title),
+      chosenCourses: cohort.courses.map((c) => ({ title: c.title, term: c.termName ?? '', period: periodText(c) })),
       report: report ? presentProgram(report) : undefined,
       comparison: comparison ? presentComparison(comparison) : undefined,
       geometry: chartGeometry,

@@ -3,7 +3,7 @@ import { createLaunchRecords } from '../../src/courses/launch-records';
 import type { LaunchContext } from '../../src/lti/claims';
 import { testDatabaseUri } from '../support/test-server';
 
-function launchOf(sub: string, overrides: { title?: string; moduleId?: string } = {}): LaunchContext {
+function launchOf(sub: string, overrides: { title?: string; moduleId?: string; custom?: Record<string, string> } = {}): LaunchContext {
   return {
     platform: { issuer: 'https://lms.example', clientId: 'c-1', deploymentId: 'd-1', productFamily: undefined, name: undefined },
     messageType: 'LtiResourceLinkRequest',
@@ -11,7 +11,7 @@ function launchOf(sub: string, overrides: { title?: string; moduleId?: string } 
     roles: ['http://purl.imsglobal.org/vocab/lis/v2/membership#Learner'],
     context: { id: 'course-1', label: 'C1', title: overrides.title ?? 'Coaching 101' },
     resourceLink: { id: 'link-1', title: 'Module one' },
-    custom: {},
+    custom: overrides.custom ?? {},
     ags: undefined,
     nrps: undefined,
     deepLinking: undefined,
@@ -50,6 +50,31 @@ describe('launch records', () => {
     const renamed = await records.recordLaunch(launchOf('u-3', { title: 'Coaching 102' }), undefined);
     expect(renamed.course?.title).toBe('Coaching 102');
     expect((await connection.collection('courses').findOne({ contextId: 'course-1' }))?.title).toBe('Coaching 102');
+  });
+
+  test('when the term arrives, changes or comes back unexpanded within the window, then the course is written at once and never loses a known value', async () => {
+    const records = createLaunchRecords(connection);
+    const courses = connection.collection('courses');
+    const contextId = 'course-term';
+    const launch = (sub: string, custom: Record<string, string>) => {
+      const l = launchOf(sub, { custom });
+      return records.recordLaunch({ ...l, context: { id: contextId, label: 'T', title: 'Term course' } }, undefined);
+    };
+    await launch('t-1', {});
+    const first = await launch('t-1', { term_name: 'Spring 2026', term_start: '2026-01-12 00:00:00 -0700', course_end: '2026-06-30' });
+    expect(first.course?.term).toEqual({
+      termName: 'Spring 2026',
+      termStart: new Date('2026-01-12T07:00:00Z'),
+      courseEnd: new Date('2026-06-30T00:00:00Z'),
+    });
+    await launch('t-2', { term_name: 'Fall 2026' });
+    expect((await courses.findOne({ contextId }))?.termName).toBe('Fall 2026');
+    await launch('t-3', { term_name: '$Canvas.term.name', term_start: 'nonsense', course_end: '' });
+    expect(await courses.findOne({ contextId })).toMatchObject({
+      termName: 'Fall 2026',
+      termStart: new Date('2026-01-12T07:00:00Z'),
+      courseEnd: new Date('2026-06-30T00:00:00Z'),
+    });
   });
 
   test('when the window is over, then an unchanged course is written again (its last launch moves on)', async () => {
