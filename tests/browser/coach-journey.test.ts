@@ -1,29 +1,11 @@
 import type { Browser, Page } from 'playwright-core';
-import { launchChromium, pngSize, screenshot, seriousViolations } from '../support/chromium';
+import { answerSection as answerWith, launchChromium, pngSize, screenshot, seriousViolations } from '../support/chromium';
+
+const answerSection = (page: Page) =>
+  answerWith(page, 'I would open by asking what matters most to the learner this month, then agree how we will follow up.');
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(180_000);
-
-/** Answers every question on the page as a person would: first option, some text, the first rubric level. */
-async function answerSection(page: Page): Promise<void> {
-  for (;;) {
-    const form = page.locator('form[action*="/items/"]').first();
-    if ((await form.count()) === 0) return;
-    const textarea = form.locator('textarea');
-    if ((await textarea.count()) > 0)
-      await textarea.fill('I would open by asking what matters most to the learner this month, then agree how we will follow up.');
-    const radios = form.locator('input[type="radio"], input[type="checkbox"]');
-    const names = new Set<string>();
-    for (let i = 0; i < (await radios.count()); i += 1) {
-      const name = (await radios.nth(i).getAttribute('name')) ?? '';
-      if (!names.has(name)) {
-        names.add(name);
-        await radios.nth(i).check();
-      }
-    }
-    await Promise.all([page.waitForLoadState('load'), form.locator('button[type="submit"]').click()]);
-  }
-}
 
 describe('the coach in Chromium', () => {
   let server: TestServer;

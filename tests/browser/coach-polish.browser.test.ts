@@ -1,5 +1,7 @@
 import type { Browser, Frame, Page } from 'playwright-core';
-import { launchChromium, screenshot, seriousViolations } from '../support/chromium';
+import { answerSection as answerWith, launchChromium, screenshot, seriousViolations } from '../support/chromium';
+
+const answerSection = (page: Page) => answerWith(page, 'I would ask what the learner wants from today, then agree a next step.');
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(300_000);
@@ -7,26 +9,6 @@ jest.setTimeout(300_000);
 /** How far the page is wider than its viewport (0 or less: no horizontal scrolling). */
 const overflow = (page: Page | Frame): Promise<number> =>
   page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-
-/** Answers every open question on the page: some text, the first option of each group. */
-async function answerSection(page: Page): Promise<void> {
-  for (;;) {
-    const form = page.locator('form[action*="/items/"]').first();
-    if ((await form.count()) === 0) return;
-    const textarea = form.locator('textarea');
-    if ((await textarea.count()) > 0) await textarea.fill('I would ask what the learner wants from today, then agree a next step.');
-    const radios = form.locator('input[type="radio"], input[type="checkbox"]');
-    const names = new Set<string>();
-    for (let i = 0; i < (await radios.count()); i += 1) {
-      const name = (await radios.nth(i).getAttribute('name')) ?? '';
-      if (!names.has(name)) {
-        names.add(name);
-        await radios.nth(i).check();
-      }
-    }
-    await Promise.all([page.waitForLoadState('load'), form.locator('button[type="submit"]').click()]);
-  }
-}
 
 describe('coach pages in Chromium: inline errors, counter, long text, result summary, profile', () => {
   let server: TestServer;

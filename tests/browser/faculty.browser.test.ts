@@ -1,28 +1,11 @@
-import type { Browser as Chromium, Page } from 'playwright-core';
+import type { Browser as Chromium } from 'playwright-core';
 import { hurry } from '../support/coach';
 import { Browser } from '../support/browser';
 import { launch, launchInput } from '../support/lti-launch';
-import { launchChromium, screenshot, seriousViolations } from '../support/chromium';
+import { launchChromium, launchInFrame, screenshot, seriousViolations } from '../support/chromium';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(240_000);
-
-/** Launches a persona of the Canvas-shaped course in the built-in platform's iframe; returns the tool's frame. */
-async function launchInFrame(page: Page, server: TestServer, persona: 'faculty' | 'coach') {
-  await page.goto(`${server.config.toolUrl}/dev/platform`);
-  await page.selectOption('#dp-shape', 'canvas');
-  await page.selectOption('#dp-persona', persona);
-  await page.selectOption('#dp-what', 'training');
-  await page.click('button[name="go"][value="launch"]');
-  // The tool's own header (the platform's "Launching the tool" page comes first in the frame).
-  await page.frameLocator('iframe[name="tool"]').locator('.site-header .who').waitFor({ timeout: 30_000 });
-  const frame = page.frame({ name: 'tool' });
-  if (!frame) throw new Error('no tool frame');
-  const heading = await frame.locator('h1').first().innerText();
-  if (/Launching|session|refused|sign in/i.test(heading))
-    throw new Error(`launch as ${persona} landed on "${heading}": ${(await frame.locator('main').innerText()).slice(0, 300)}`);
-  return frame;
-}
 
 describe('the faculty workspace in Chromium', () => {
   let server: TestServer;
@@ -75,7 +58,7 @@ describe('the faculty workspace in Chromium', () => {
     async (label, width) => {
       const context = await chromium.newContext({ viewport: { width, height: 900 } });
       const page = await context.newPage();
-      const frame = await launchInFrame(page, server, 'faculty');
+      const frame = await launchInFrame(page, server.config.toolUrl, 'faculty');
       const problems: string[] = [];
       for (const [name, url] of Object.entries(urls)) {
         const response = await frame.goto(url);
@@ -91,7 +74,7 @@ describe('the faculty workspace in Chromium', () => {
   test('when the observed coach opens their profile in the LMS frame, then the new observation is announced and the page is axe-clean', async () => {
     const context = await chromium.newContext({ viewport: { width: 700, height: 900 } });
     const page = await context.newPage();
-    const frame = await launchInFrame(page, server, 'coach');
+    const frame = await launchInFrame(page, server.config.toolUrl, 'coach');
     const response = await frame.goto(`${server.config.toolUrl}/profile`);
     expect(response?.status()).toBe(200);
     await expect(frame.locator('body').innerText()).resolves.toMatch(/1 new observation/i);

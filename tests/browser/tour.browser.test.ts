@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
 import { Browser } from '../support/browser';
-import { artifactsDir, launchChromium, pngSize, seriousViolations } from '../support/chromium';
+import { artifactsDir, launchChromium, launchInFrame, pngSize, seriousViolations } from '../support/chromium';
 import { hurry } from '../support/coach';
 import { launch, launchInput, seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
@@ -31,21 +31,6 @@ interface TourPage {
 }
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Launches a persona of the first Canvas-shaped course through the built-in platform's iframe. */
-async function launchInFrame(page: Page, server: TestServer, persona: 'coach' | 'faculty' | 'ta' | 'admin', what = 'training') {
-  await page.goto(`${server.config.toolUrl}/dev/platform`);
-  await page.selectOption('#dp-shape', 'canvas');
-  await page.selectOption('#dp-persona', persona);
-  await page.selectOption('#dp-what', what);
-  await page.click('button[name="go"][value="launch"]');
-  await page.frameLocator('iframe[name="tool"]').locator('.site-header .who').waitFor({ timeout: 60_000 });
-  const frame = page.frame({ name: 'tool' });
-  if (!frame) throw new Error('no tool frame');
-  const heading = await frame.locator('h1').first().innerText();
-  if (/Launching|session|refused|sign in/i.test(heading)) throw new Error(`launch as ${persona} landed on "${heading}"`);
-  return frame;
-}
 
 /** Opens each page, checks status and heading, saves the screenshot and collects serious axe violations. */
 async function tour(page: Page, role: string, pages: TourPage[]): Promise<string[]> {
@@ -127,7 +112,7 @@ describe('screenshot tour of every page for each role', () => {
 
   test('when a coach tours their pages, then each shows its heading and is axe-clean', async () => {
     const page = await newPage();
-    await launchInFrame(page, server, 'coach');
+    await launchInFrame(page, server.config.toolUrl, 'coach');
     const base = server.config.toolUrl;
     const problems = await tour(page, 'coach', [
       { name: 'training', url: `${base}/training`, heading: /My training/ },
@@ -142,9 +127,9 @@ describe('screenshot tour of every page for each role', () => {
   test('when faculty tour the course workspace, then each page shows its heading and is axe-clean', async () => {
     const page = await newPage();
     const base = server.config.toolUrl;
-    await launchInFrame(page, server, 'faculty', 'deeplink');
+    await launchInFrame(page, server.config.toolUrl, 'faculty', 'deeplink');
     const picker = await tour(page, 'faculty', [{ name: 'add-modules', url: `${base}/deep-linking`, heading: /Add CoachLTI modules/ }]);
-    await launchInFrame(page, server, 'faculty');
+    await launchInFrame(page, server.config.toolUrl, 'faculty');
     const problems = await tour(page, 'faculty', [
       { name: 'overview', url: `${base}/course`, heading: new RegExp(escape(names.course!)) },
       { name: 'assign-modules', url: `${base}/course/assignments`, heading: /Assign modules/ },
@@ -163,7 +148,7 @@ describe('screenshot tour of every page for each role', () => {
 
   test('when a teaching assistant tours the pages they may use, then each shows its heading and is axe-clean', async () => {
     const page = await newPage();
-    await launchInFrame(page, server, 'ta');
+    await launchInFrame(page, server.config.toolUrl, 'ta');
     const base = server.config.toolUrl;
     const problems = await tour(page, 'ta', [
       { name: 'overview', url: `${base}/course`, heading: new RegExp(escape(names.course!)) },
@@ -176,7 +161,7 @@ describe('screenshot tour of every page for each role', () => {
 
   test('when an LMS administrator tours the administration of their platform, then each page shows its heading and is axe-clean', async () => {
     const page = await newPage();
-    await launchInFrame(page, server, 'admin');
+    await launchInFrame(page, server.config.toolUrl, 'admin');
     const base = server.config.toolUrl;
     const problems = await tour(page, 'lms-admin', [
       { name: 'home', url: `${base}/admin`, heading: /Administration/ },

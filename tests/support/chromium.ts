@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { fromRoot } from '../../src/shared/paths';
 
 /** Debian's Chromium (installed by .ci/run), driven by playwright-core: no browser download. */
@@ -45,4 +45,43 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   return results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
+}
+
+/** Answers every open question on the page as a person would: the given text, the first option of each group. */
+export async function answerSection(page: Page, text: string): Promise<void> {
+  for (;;) {
+    const form = page.locator('form[action*="/items/"]').first();
+    if ((await form.count()) === 0) return;
+    const textarea = form.locator('textarea');
+    if ((await textarea.count()) > 0) await textarea.fill(text);
+    const radios = form.locator('input[type="radio"], input[type="checkbox"]');
+    const names = new Set<string>();
+    for (let i = 0; i < (await radios.count()); i += 1) {
+      const name = (await radios.nth(i).getAttribute('name')) ?? '';
+      if (!names.has(name)) {
+        names.add(name);
+        await radios.nth(i).check();
+      }
+    }
+    await Promise.all([page.waitForLoadState('load'), form.locator('button[type="submit"]').click()]);
+  }
+}
+
+/**
+ * Launches a persona of the first Canvas-shaped course through the built-in platform's iframe and returns the
+ * tool's frame, once the tool's own header shows (the platform's "Launching the tool" page comes first).
+ */
+export async function launchInFrame(page: Page, toolUrl: string, persona: string, what = 'training'): Promise<Frame> {
+  await page.goto(`${toolUrl}/dev/platform`);
+  await page.selectOption('#dp-shape', 'canvas');
+  await page.selectOption('#dp-persona', persona);
+  await page.selectOption('#dp-what', what);
+  await page.click('button[name="go"][value="launch"]');
+  await page.frameLocator('iframe[name="tool"]').locator('.site-header .who').waitFor({ timeout: 60_000 });
+  const frame = page.frame({ name: 'tool' });
+  if (!frame) throw new Error('no tool frame');
+  const heading = await frame.locator('h1').first().innerText();
+  if (/Launching|session|refused|sign in/i.test(heading))
+    throw new Error(`launch as ${persona} landed on "${heading}": ${(await frame.locator('main').innerText()).slice(0, 300)}`);
+  return frame;
 }
