@@ -187,21 +187,24 @@ export type ProgramTable = (typeof programTables)[number];
 const raw = (v: number | null, digits = 4): string => (v === null ? '' : String(Number(v.toFixed(digits))));
 
 /** One CSV per table of the page, header first; the same suppression as the page. */
+/** Level counts, median, quartiles, IQR and insufficient-evidence share: the same columns per domain and per competency. */
+function levelColumns(r: Pick<ProgramReport['domains'][number], 'distribution' | 'spread' | 'insufficientEvidence'>): string[] {
+  return [
+    ...levelOrder.map((level) => cell(r.distribution, (d) => count(d.counts[level]))),
+    cell(r.spread, (s) => raw(s.median)),
+    cell(r.spread, (s) => raw(s.q1)),
+    cell(r.spread, (s) => raw(s.q3)),
+    cell(r.spread, (s) => raw(s.iqr)),
+    cell(r.insufficientEvidence, (v) => raw(v)),
+  ];
+}
+
 export function programCsv(report: ProgramReport, table: ProgramTable, comparison?: Comparison): string[][] {
   switch (table) {
     case 'domains':
       return [
         ['domain_id', 'domain', 'novice', 'developing', 'proficient', 'expert', 'median', 'q1', 'q3', 'iqr', 'insufficient_evidence_share'],
-        ...report.domains.map((r) => [
-          r.domainId,
-          r.name,
-          ...levelOrder.map((level) => cell(r.distribution, (d) => count(d.counts[level]))),
-          cell(r.spread, (s) => raw(s.median)),
-          cell(r.spread, (s) => raw(s.q1)),
-          cell(r.spread, (s) => raw(s.q3)),
-          cell(r.spread, (s) => raw(s.iqr)),
-          cell(r.insufficientEvidence, (v) => raw(v)),
-        ]),
+        ...report.domains.map((r) => [r.domainId, r.name, ...levelColumns(r)]),
       ];
     case 'gaps':
       return [
@@ -280,17 +283,7 @@ export function programCsv(report: ProgramReport, table: ProgramTable, compariso
           'iqr',
           'insufficient_evidence_share',
         ],
-        ...report.competencies.map((r) => [
-          r.competencyId,
-          r.name,
-          r.domainId,
-          ...levelOrder.map((level) => cell(r.distribution, (d) => count(d.counts[level]))),
-          cell(r.spread, (s) => raw(s.median)),
-          cell(r.spread, (s) => raw(s.q1)),
-          cell(r.spread, (s) => raw(s.q3)),
-          cell(r.spread, (s) => raw(s.iqr)),
-          cell(r.insufficientEvidence, (v) => raw(v)),
-        ]),
+        ...report.competencies.map((r) => [r.competencyId, r.name, r.domainId, ...levelColumns(r)]),
       ];
     case 'funnel':
       return [

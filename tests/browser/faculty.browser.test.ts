@@ -1,7 +1,5 @@
 import type { Browser as Chromium } from 'playwright-core';
-import { hurry } from '../support/coach';
-import { Browser } from '../support/browser';
-import { launch, launchInput } from '../support/lti-launch';
+import { seedObservedCoach } from '../support/coach';
 import { launchChromium, launchInFrame, screenshot, seriousViolations } from '../support/chromium';
 import { startTestServer, type TestServer } from '../support/test-server';
 
@@ -15,34 +13,13 @@ describe('the faculty workspace in Chromium', () => {
   beforeAll(async () => {
     server = await startTestServer();
     chromium = await launchChromium();
-    // A coach who finished M01 (a reflection waits for a rating) and was observed once.
-    const coachBrowser = new Browser();
-    const landing = await launch(server, coachBrowser, launchInput('canvas', 'coach'));
-    await hurry(coachBrowser, await coachBrowser.get(new URL('/modules/M01', landing.url).toString()));
-    await launch(server, new Browser(), launchInput('canvas', 'faculty'));
-    const db = server.connection.db!;
-    const coach = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach').userId }))!;
-    const faculty = (await db.collection('users').findOne({ sub: launchInput('canvas', 'faculty').userId }))!;
-    const course = (await db.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
-    await server.assessment.recordObservation({
-      userId: coach._id.toHexString(),
-      courseId: course._id.toHexString(),
-      observerId: faculty._id.toHexString(),
-      observerName: 'Dr. Observer',
-      observedOn: new Date(),
-      setting: 'simulated',
-      durationMinutes: 25,
-      instrumentVersion: 1,
-      ratings: [{ competencyId: 'C2.1', level: 'proficient' }],
-      narrative: 'You let the learner name the agenda and summarised before moving on.',
-    });
-    const attempt = (await db.collection('attempts').findOne({ userId: coach._id, moduleId: 'M01' }))!;
+    const { coachId, attemptId } = await seedObservedCoach(server, [{ competencyId: 'C2.1', level: 'proficient' }]);
     const base = server.config.toolUrl;
     urls.overview = `${base}/course`;
-    urls.drilldown = `${base}/course/coaches/${coach._id.toHexString()}`;
+    urls.drilldown = `${base}/course/coaches/${coachId}`;
     urls.queue = `${base}/course/reflections`;
-    urls.rating = `${base}/course/reflections/${attempt._id.toHexString()}/M01.R1`;
-    urls.observation = `${base}/course/coaches/${coach._id.toHexString()}/observations/new`;
+    urls.rating = `${base}/course/reflections/${attemptId}/M01.R1`;
+    urls.observation = `${base}/course/coaches/${coachId}/observations/new`;
   });
 
   afterAll(async () => {

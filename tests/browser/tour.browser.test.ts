@@ -12,10 +12,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser as Chromium, BrowserContext, Page } from 'playwright-core';
 import { createAdminAccounts } from '../../src/admin/admin-accounts';
-import { Browser } from '../support/browser';
 import { artifactsDir, launchChromium, launchInFrame, pngSize, seriousViolations } from '../support/chromium';
-import { hurry } from '../support/coach';
-import { launch, launchInput, seedIds } from '../support/lti-launch';
+import { seedObservedCoach } from '../support/coach';
+import { seedIds } from '../support/lti-launch';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 jest.setTimeout(900_000);
@@ -60,33 +59,12 @@ describe('screenshot tour of every page for each role', () => {
     mkdirSync(tourDir, { recursive: true });
     server = await startTestServer();
     chromium = await launchChromium();
-    // A coach who finished M01 (its reflections await a rating) and was observed once; faculty known to the tool.
-    const coachBrowser = new Browser();
-    const landing = await launch(server, coachBrowser, launchInput('canvas', 'coach'));
-    await hurry(coachBrowser, await coachBrowser.get(new URL('/modules/M01', landing.url).toString()));
-    await launch(server, new Browser(), launchInput('canvas', 'faculty'));
-    const db = server.connection.db!;
-    const coach = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach').userId }))!;
-    const faculty = (await db.collection('users').findOne({ sub: launchInput('canvas', 'faculty').userId }))!;
-    const course = (await db.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
-    await server.assessment.recordObservation({
-      userId: coach._id.toHexString(),
-      courseId: course._id.toHexString(),
-      observerId: faculty._id.toHexString(),
-      observerName: 'Dr. Observer',
-      observedOn: new Date(),
-      setting: 'simulated',
-      durationMinutes: 25,
-      instrumentVersion: 1,
-      ratings: [
-        { competencyId: 'C1.1', level: 'proficient' },
-        { competencyId: 'C2.1', level: 'developing' },
-      ],
-      narrative: 'You let the learner name the agenda and summarised before moving on.',
-    });
-    const attempt = (await db.collection('attempts').findOne({ userId: coach._id, moduleId: 'M01' }))!;
-    ids.coach = coach._id.toHexString();
-    ids.attempt = attempt._id.toHexString();
+    const seeded = await seedObservedCoach(server, [
+      { competencyId: 'C1.1', level: 'proficient' },
+      { competencyId: 'C2.1', level: 'developing' },
+    ]);
+    ids.coach = seeded.coachId;
+    ids.attempt = seeded.attemptId;
     names.coach = seedIds('canvas', 'coach').name;
     names.course = seedIds('canvas', 'coach').courseTitle;
     const m01 = await server.assessment.currentModule('M01');

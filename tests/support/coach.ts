@@ -2,7 +2,7 @@ import type { Coach } from '../../src/assessment/assessment-service';
 import type { Shape } from '../../src/devplatform';
 import type { RunningServer } from '../../src/server';
 import { Browser, findLink, parseForms, type PageResponse } from './browser';
-import { launch } from './lti-launch';
+import { launch, launchInput } from './lti-launch';
 
 /**
  * A hurried coach: submits every form with its first option and some text, follows "start / next /
@@ -73,4 +73,36 @@ export async function finishModule(
   }
   await server.assessment.complete(coach, attempt.id);
   return { userId: user._id.toHexString(), courseId: course._id.toHexString() };
+}
+
+/**
+ * The faculty pages' usual scene in the first Canvas-shaped course: a coach who finished M01 (its reflections
+ * await a rating) and was observed once by faculty (who has launched, so the tool knows them).
+ */
+export async function seedObservedCoach(
+  server: RunningServer,
+  ratings: { competencyId: string; level: 'novice' | 'developing' | 'proficient' | 'expert' }[],
+): Promise<{ coachId: string; attemptId: string }> {
+  const coachBrowser = new Browser();
+  const landing = await launch(server, coachBrowser, launchInput('canvas', 'coach'));
+  await hurry(coachBrowser, await coachBrowser.get(new URL('/modules/M01', landing.url).toString()));
+  await launch(server, new Browser(), launchInput('canvas', 'faculty'));
+  const db = server.connection.db!;
+  const coach = (await db.collection('users').findOne({ sub: launchInput('canvas', 'coach').userId }))!;
+  const faculty = (await db.collection('users').findOne({ sub: launchInput('canvas', 'faculty').userId }))!;
+  const course = (await db.collection('courses').findOne({ contextId: launchInput('canvas', 'coach').contextId }))!;
+  await server.assessment.recordObservation({
+    userId: coach._id.toHexString(),
+    courseId: course._id.toHexString(),
+    observerId: faculty._id.toHexString(),
+    observerName: 'Dr. Observer',
+    observedOn: new Date(),
+    setting: 'simulated',
+    durationMinutes: 25,
+    instrumentVersion: 1,
+    ratings,
+    narrative: 'You let the learner name the agenda and summarised before moving on.',
+  });
+  const attempt = (await db.collection('attempts').findOne({ userId: coach._id, moduleId: 'M01' }))!;
+  return { coachId: coach._id.toHexString(), attemptId: attempt._id.toHexString() };
 }
