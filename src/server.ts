@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Router, type Express } from 'express';
 import type { AddressInfo } from 'node:net';
@@ -55,6 +56,7 @@ import { createLaunchHandler } from './lti/launch-service';
 import { createIdTokenValidator, createNonceStore } from './lti/launch-validation';
 import { createFrameOrigins } from './lti/frame-origins';
 import { cookielessIssuer, createLoginAttempts } from './lti/login-attempts';
+import { createOidcHandlers } from './lti/oidc';
 import { createLaunchTokens } from './lti/launch-token';
 import { launchContexts } from './web/launch-context';
 import { defaultPlatformCacheMs, createLtiProvider, type LtiProvider } from './lti/ltijs-adapter';
@@ -208,13 +210,19 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
   const lti: LtiProvider = createLtiProvider({
     encryptionKey: config.ltiKey,
     databaseUri,
-    secureCookies: config.secureCookies,
     platformKeyBits: config.platformKeyBits,
-    validator,
+    platformCacheMs: options.tuning?.platformCacheMs,
+  });
+  const oidc = createOidcHandlers({
+    platform: (issuer, clientId) => lti.lookupPlatform(issuer, clientId),
+    platformsOf: (issuer) => lti.platformsOf(issuer),
+    loginAttempts,
+    validate: validator,
+    cookieSecret: createHmac('sha256', config.ltiKey).update('coachlti: OIDC state cookie').digest('base64url'),
+    secureCookies: config.secureCookies,
     issuerWithoutCookie: cookielessIssuer(loginAttempts),
     onLaunch: createLaunchHandler({ records, catalog, frameOrigins, tokens: launchTokens }),
     onRefused,
-    platformCacheMs: options.tuning?.platformCacheMs,
   });
   const platformClient = createPlatformClient({ provider: lti, logger, timeoutMs: options.tuning?.platformTimeoutMs });
   const roster = withRosterNames(createRosterService({ client: platformClient, pageSize: options.tuning?.rosterPageSize }), connection);
@@ -287,7 +295,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       standardsRoutes({ framework, versions: loadFrameworkVersions(), baseUrl: urls.base }),
       ltiRoutes({
         provider: lti,
-        loginAttempts,
+        oidc,
         urls,
         isReady: () => state.ltiReady,
         registration: {

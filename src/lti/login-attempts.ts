@@ -1,19 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import type { RequestHandler } from 'express';
 import { Schema, type Connection, type Model } from 'mongoose';
-import { loginParamsSchema, type LoginParams } from './entry-params';
+import type { LoginParams } from './entry-params';
 
 /**
- * Remembers each OIDC login initiation by the `state` ltijs generates for it, with the nonce sent to the
- * platform: the launch's id_token must carry exactly that nonce (ltijs neither keeps nor checks it, and
- * makes it with Math.random, so we replace it with a random one of our own). When the launch arrives
+ * Remembers each OIDC login initiation (oidc.ts) by its random `state`, with the nonce sent to the
+ * platform: the launch's id_token must carry exactly that nonce, once. When the launch arrives
  * without the state cookie (third-party cookies blocked), the refusal page can offer to start the same
  * login again in a new top-level window, where the cookie works.
  */
 export type { LoginParams };
 
 export interface LoginAttempts {
-  capture: RequestHandler;
+  /** Remembers a login we answered with a redirect to the platform (one write). */
+  record(state: string, nonce: string, params: LoginParams): Promise<void>;
   find(state: string): Promise<LoginParams | null>;
   /** The nonce sent to the platform with this state, or null when no such login was started. */
   nonceFor(state: string): Promise<string | null>;
@@ -44,41 +42,10 @@ export function createLoginAttempts(connection: Connection): LoginAttempts {
       ),
     );
 
-  const capture: RequestHandler = (req, res, next) => {
-    const parsed = loginParamsSchema.safeParse({
-      ...(req.query as Record<string, unknown>),
-      ...((req.body as Record<string, unknown> | undefined) ?? {}),
-    });
-    if (!parsed.success) {
-      next();
-      return;
-    }
-    const redirect = res.redirect.bind(res) as (url: string) => void;
-    // ltijs answers a valid login with a redirect to the platform carrying the state it generated.
-    (res as { redirect: (url: string) => void }).redirect = (url: string) => {
-      let target: URL | null = null;
-      try {
-        target = new URL(url);
-      } catch {
-        target = null;
-      }
-      const state = target?.searchParams.get('state');
-      if (!target || !state) {
-        redirect(url);
-        return;
-      }
-      const nonce = randomBytes(24).toString('base64url');
-      target.searchParams.set('nonce', nonce);
-      model
-        .create({ state, nonce, params: parsed.data, createdAt: new Date() })
-        .then(() => redirect(target.toString()))
-        .catch(next);
-    };
-    next();
-  };
-
   return {
-    capture,
+    async record(state, nonce, params) {
+      await model.create({ state, nonce, params, createdAt: new Date() });
+    },
     async find(state) {
       const doc = await model.findOne({ state }).lean<AttemptDoc>();
       return doc ? doc.params : null;

@@ -1,4 +1,4 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { ServiceUnavailableError } from '../shared/errors';
 import { asyncHandler } from '../web/async-handler';
 import { registerDynamically, registrationQuerySchema, type DynamicRegistrationDeps } from './dynamic-registration';
@@ -11,17 +11,15 @@ import { canvasDeveloperKeyJson, type ToolUrls } from './tool-configuration';
 
 export interface LtiRoutesDeps {
   provider: LtiProvider;
-  loginAttempts: LoginAttempts;
+  /** OIDC login initiation and id_token launch (oidc.ts). */
+  oidc: { login: RequestHandler; launch: RequestHandler };
   registration: DynamicRegistrationDeps;
   urls: ToolUrls;
   /** True once ltijs is connected to the database. */
   isReady(): boolean;
 }
 
-/**
- * Turns a refusal from ltijs into a LaunchRefusal for the error handler. It must leave ltijs's
- * sub-app through `next` (rendering there would use ltijs's app, which has no views).
- */
+/** Turns a refused login or launch into a LaunchRefusal (or a launch without a token) for the error handler. */
 export function createRefusalHandler(loginAttempts: LoginAttempts, urls: ToolUrls) {
   return function onRefused(code: string, req: Request, _res: Response, next: NextFunction): void {
     req.log.warn({ code }, 'LTI request refused');
@@ -78,24 +76,36 @@ export function ltiRoutes(deps: LtiRoutesDeps): Router {
       next(new ServiceUnavailableError('CoachLTI is starting; try again in a minute.'));
       return;
     }
-    // Every body ltijs sees is checked (it reads `state` on any path); express matches paths ignoring case.
+    // Every body under /lti is checked; express matches paths ignoring case.
     validateLaunchRequest(req, res, (bodyError?: unknown) => {
       if (bodyError) {
         next(bodyError);
         return;
       }
-      if (req.path.toLowerCase().replace(/\/+$/, '') === '/login') {
+      const path = req.path.toLowerCase().replace(/\/+$/, '');
+      if (path === '/login') {
         if (hasNoLoginParams(req)) {
           next(new LoginInitiationOnlyError(deps.urls.login));
           return;
         }
         validateLoginRequest(req, res, (error?: unknown) => {
           if (error) next(error);
-          else deps.loginAttempts.capture(req, res, () => deps.provider.app(req, res, next));
+          else deps.oidc.login(req, res, next);
         });
         return;
       }
-      deps.provider.app(req, res, next);
+      if (path === '/launch') {
+        deps.oidc.launch(req, res, next);
+        return;
+      }
+      if (path === '/keys' && req.method === 'GET') {
+        deps.provider
+          .keySet()
+          .then((keys) => res.json(keys))
+          .catch(next);
+        return;
+      }
+      next();
     });
   });
   return router;

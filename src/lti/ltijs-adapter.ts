@@ -1,19 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createPrivateKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPair, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { CookieOptions, Express, NextFunction, Request, Response } from 'express';
-import type { JWK } from 'jose';
-import { ConflictError, ServiceUnavailableError } from '../shared/errors';
+import { exportJWK, type JWK } from 'jose';
+import { ConflictError } from '../shared/errors';
 import type { PlatformKeySource } from './jwks-cache';
-import { LaunchRefusal } from './launch-errors';
-import type { IdTokenValidator, RegisteredPlatform, ValidatedLaunch } from './launch-validation';
+import type { RegisteredPlatform } from './launch-validation';
+import type { LoginPlatform } from './oidc';
 
 /**
  * The only module that touches ltijs. ltijs 5.9.9 ships no usable types (@types/ltijs describes v4),
- * so the small part we use is typed here. What we take from ltijs: the OIDC login route with its state
- * cookie, the tool key set (/lti/keys), per-platform RSA keys and the platform store. What we replace:
- * id_token validation (ltijs fetches the platform JWKS on every launch, ignores deployment_id and stores
- * the nonce before all checks pass) — see launch-validation.ts.
+ * so the small part we use is typed here. What we take from ltijs: the platform store, each platform's RSA
+ * key pair (encrypted at rest) and the tool's public keys. What we do ourselves: the OIDC login and the
+ * id_token launch (oidc.ts, launch-validation.ts): ltijs ran its own express app and wrote, read and deleted
+ * a state record per launch, fetched the platform JWKS on every launch, ignored deployment_id, stored the
+ * nonce before all checks passed and signed an ltik we never use.
  */
 
 interface LtijsPlatform {
@@ -29,21 +29,11 @@ interface LtijsPlatform {
   delete(): Promise<unknown>;
 }
 
-type LtijsHandler = (req: Request, res: Response, next: NextFunction) => unknown;
-type LtijsLaunchHandler = (token: unknown, req: Request, res: Response, next: NextFunction) => unknown;
-
 interface LtijsProvider {
-  app: Express;
   Database: object;
   setup(key: string, database: { url: string; connection?: Record<string, unknown> }, options: Record<string, unknown>): LtijsProvider;
   deploy(options: { serverless: boolean; silent: boolean }): Promise<true>;
   close(options: { silent: boolean }): Promise<true>;
-  onConnect(handler: LtijsLaunchHandler): true;
-  onDeepLinking(handler: LtijsLaunchHandler): true;
-  onInvalidToken(handler: LtijsHandler): true;
-  onSessionTimeout(handler: LtijsHandler): true;
-  onUnregisteredPlatform(handler: LtijsHandler): true;
-  onInactivePlatform(handler: LtijsHandler): true;
   registerPlatform(platform: {
     url: string;
     name: string;
@@ -53,25 +43,18 @@ interface LtijsProvider {
     authorizationServer?: string;
     authConfig: { method: 'JWK_SET' | 'JWK_KEY' | 'RSA_KEY'; key: string };
   }): Promise<LtijsPlatform>;
-  getPlatform(url: string, clientId: string): Promise<LtijsPlatform | false>;
+  getPlatform(url: string, clientId?: string): Promise<LtijsPlatform | LtijsPlatform[] | false>;
   getAllPlatforms(): Promise<LtijsPlatform[]>;
   deletePlatform(url: string, clientId: string): Promise<true>;
 }
 
 interface LtijsDatabase {
+  Get(encryptionKey: string | false, collection: string, query?: object): Promise<Array<Record<string, unknown>> | false>;
   Replace(encryptionKey: unknown, collection: string, query: object, item: object, index?: object): Promise<unknown>;
 }
 
 interface LtijsAuth {
   generatePlatformKeyPair(encryptionKey: string, database: LtijsDatabase, platformUrl: string, clientId: string): Promise<string>;
-  validateToken(
-    token: string,
-    devMode: boolean,
-    validationParameters: { iss?: string },
-    getPlatform: unknown,
-    encryptionKey: string,
-    database: object,
-  ): Promise<Record<string, unknown>>;
 }
 
 /* eslint-disable @typescript-eslint/no-require-imports -- untyped CommonJS library, typed above */
@@ -84,39 +67,6 @@ const ltijsAuth = require('ltijs/dist/Utils/Auth') as LtijsAuth;
  * (seconds of CPU saved per test server); production (always 4096) never enters it.
  */
 const platformKeyBits = new AsyncLocalStorage<number>();
-
-/** Validators by ltijs Database instance: each provider we create routes validation to its own. */
-const validators = new WeakMap<object, { validate: IdTokenValidator; issuerWithoutCookie?: CookielessIssuer }>();
-/**
- * Per request through ltijs: the launch our validator accepted, and the way back out to our app
- * (ltijs calls some handlers without `next`, and leaving must restore express's req/res prototypes).
- */
-const launchSlot = new AsyncLocalStorage<{
-  launch?: ValidatedLaunch;
-  state?: string;
-  origin?: string;
-  /** The issuer came from the login attempt, not the state cookie (third-party cookies blocked). */
-  cookieless?: boolean;
-  exit: NextFunction;
-}>();
-
-/** The issuer of the login that issued `state`, for a launch posted from `origin` without the state cookie. */
-export type CookielessIssuer = (state: string, origin: string | undefined) => Promise<string | undefined>;
-
-ltijsAuth.validateToken = async (token, _devMode, validationParameters, _getPlatform, _key, database) => {
-  const registered = validators.get(database);
-  if (!registered) throw new Error('no CoachLTI validator registered for this ltijs instance');
-  const slot = launchSlot.getStore();
-  let issuer = validationParameters.iss;
-  if (!issuer && slot?.state && registered.issuerWithoutCookie) {
-    issuer = await registered.issuerWithoutCookie(slot.state, slot.origin);
-    slot.cookieless = issuer !== undefined;
-  }
-  const launch = await registered.validate(token, issuer, slot?.state);
-  if (slot) slot.launch = launch;
-  // ltijs reads these two extra fields from the value it gets back.
-  return { ...launch.payload, clientId: launch.clientId, platformId: launch.kid };
-};
 
 // ltijs generates each platform's RSA-4096 key pair synchronously (seconds on a busy machine, every
 // request stalls meanwhile); the same keys, stored the same way, generated off the event loop.
@@ -133,22 +83,6 @@ ltijsAuth.generatePlatformKeyPair = async (encryptionKey, database, platformUrl,
   await database.Replace(encryptionKey, 'privatekey', where, { key: privateKey, kid }, { kid, ...where });
   return kid;
 };
-
-/**
- * An answer ltijs sent by itself, as one of our errors: its refusal code for a 4xx (a LaunchRefusal page),
- * and for a 5xx a failure whose text goes to the log only (it can name internal hosts and ports).
- */
-function ltijsFailure(status: number, body: unknown): Error {
-  const details = (body as { details?: { message?: unknown } } | undefined)?.details;
-  const message = typeof details?.message === 'string' ? details.message : '';
-  if (status < 500) return new LaunchRefusal(/^[A-Z_]{3,60}$/.test(message) ? message : 'INVALID_TOKEN');
-  if (/ECONNREFUSED|ETIMEDOUT|ENOTFOUND|Server selection|connection|topology|buffering timed out/i.test(message)) {
-    return Object.assign(new ServiceUnavailableError('The database is not reachable right now. Please try again in a minute.'), {
-      cause: new Error(`ltijs: ${message}`),
-    });
-  }
-  return new Error(`ltijs answered ${status}: ${message}`);
-}
 
 /** A registration named an issuer + client id that is already registered; nothing was changed. */
 export class PlatformExistsError extends ConflictError {
@@ -171,16 +105,8 @@ export interface PlatformRecord {
 export interface LtiProviderOptions {
   encryptionKey: string;
   databaseUri: string;
-  secureCookies: boolean;
   /** RSA size of each platform's key pair (4096; smaller only in tests). */
   platformKeyBits?: number;
-  validator: IdTokenValidator;
-  /** Without it, a launch without the login's state cookie is refused (the page offers a new window). */
-  issuerWithoutCookie?: CookielessIssuer;
-  /** A validated launch (resource link or deep linking); `res.locals.cookielessLaunch` when it came without the state cookie. */
-  onLaunch(launch: ValidatedLaunch, req: Request, res: Response): Promise<void>;
-  /** ltijs refused the request before or during validation: code as in LaunchRefusal or an ltijs code. */
-  onRefused(code: string, req: Request, res: Response, next: NextFunction): void;
   /**
    * How long a registered platform (endpoints, keys, active flag) is served from memory. Changes made
    * through this provider apply at once; changes made by another process (the platform CLI, another
@@ -193,11 +119,13 @@ export interface LtiProviderOptions {
 export const defaultPlatformCacheMs = 5_000;
 
 export interface LtiProvider {
-  /** Express app to mount under /lti: /login, /launch, /keys. */
-  readonly app: Express;
   deploy(): Promise<void>;
+  /** The tool's public keys, one per registered platform (served at /lti/keys). */
+  keySet(): Promise<{ keys: JWK[] }>;
+  /** Registered platforms of an issuer (a login without client_id). */
+  platformsOf(issuer: string): Promise<LoginPlatform[]>;
   close(): Promise<void>;
-  lookupPlatform(issuer: string, clientId: string): Promise<RegisteredPlatform | null>;
+  lookupPlatform(issuer: string, clientId: string): Promise<(RegisteredPlatform & { authUrl: string }) | null>;
   /**
    * Adds a platform (ltijs generates its key pair). ltijs itself would silently overwrite the endpoints and
    * key set of an existing one; here that needs `{ replace: true }` (an operator's or administrator's
@@ -251,118 +179,50 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     options.encryptionKey,
     { url: options.databaseUri, connection: { serverSelectionTimeoutMS: 5000 } },
     {
-      appRoute: '/launch',
-      loginRoute: '/login',
-      keysetRoute: '/keys',
-      // Our own Dynamic Registration handles /register (Canvas privacy level, deployment id, activation).
+      // ltijs's own routes are never mounted (serverless deploy, no app): oidc.ts and lti-routes.ts serve /lti.
       dynRegRoute: '/ltijs-dynamic-registration-disabled',
-      // No ltik tokens in URLs or cookies: the launch is handled in the same request and we keep our own session.
-      ltiaas: true,
       devMode: false,
       cors: false,
-      tokenMaxAge: 600,
-      cookies: { secure: options.secureCookies, sameSite: options.secureCookies ? 'None' : 'Lax' },
     },
   );
-  validators.set(provider.Database, { validate: options.validator, issuerWithoutCookie: options.issuerWithoutCookie });
+  const database = provider.Database as unknown as LtijsDatabase;
 
-  const exitOf = (fallback: NextFunction | undefined): NextFunction => {
-    const exit = launchSlot.getStore()?.exit ?? fallback;
-    if (!exit) throw new Error('ltijs handler called outside a CoachLTI request');
-    return exit;
-  };
-  const handleLaunch: LtijsLaunchHandler = (_token, req, res, next) => {
-    const slot = launchSlot.getStore();
-    const launch = slot?.launch;
-    if (slot?.cookieless) res.locals.cookielessLaunch = true;
-    if (!launch) {
-      options.onRefused('NO_LTIK_OR_IDTOKEN_FOUND', req, res, exitOf(next));
-      return;
-    }
-    options.onLaunch(launch, req, res).catch(exitOf(next));
-  };
-  provider.onConnect(handleLaunch);
-  provider.onDeepLinking(handleLaunch);
-  const refusal =
-    (fallback: string): LtijsHandler =>
-    (req, res, next) => {
-      const locals = res.locals as { err?: { details?: { message?: unknown } } };
-      const code = locals.err?.details?.message;
-      options.onRefused(typeof code === 'string' ? code : fallback, req, res, exitOf(next));
-    };
-  provider.onInvalidToken(refusal('INVALID_TOKEN'));
-  provider.onSessionTimeout(refusal('SESSION_NOT_FOUND'));
-  provider.onUnregisteredPlatform(refusal('UNREGISTERED_PLATFORM'));
-  provider.onInactivePlatform(refusal('PLATFORM_NOT_ACTIVATED'));
-
-  // Every request through ltijs gets a slot where the validator leaves the launch it accepted.
-  const ltijsApp = provider.app;
-  const app = ((req: Request, res: Response, next: NextFunction) => {
-    const requestProto: unknown = Object.getPrototypeOf(req);
-    const responseProto: unknown = Object.getPrototypeOf(res);
-    // ltijs's express app re-parents req/res to itself; as express does for mounted apps, restore ours on the way out.
-    const exit: NextFunction = (error?: unknown) => {
-      // Back in our app: our own error pages go out through the ordinary send.
-      delete (res as { send?: unknown }).send;
-      delete (res as { cookie?: unknown }).cookie;
-      Object.setPrototypeOf(req, requestProto as object);
-      Object.setPrototypeOf(res, responseProto as object);
-      next(error);
-    };
-    // ltijs answers some refusals and its own failures itself (raw JSON, with database error text):
-    // route those through our error handler instead, which never shows internal details.
-    const send = res.send;
-    res.send = function (this: Response, body?: unknown) {
-      if (res.statusCode < 400 || res.headersSent) return send.call(this, body);
-      exit(ltijsFailure(res.statusCode, body));
-      return res;
-    } as Response['send'];
-    if (options.secureCookies) {
-      // ltijs passes only some cookie options through; its state cookie lives in the LMS iframe too (CHIPS).
-      const cookie = res.cookie;
-      const partitioned = function (this: Response, name: string, value: unknown, cookieOptions?: CookieOptions): Response {
-        return (cookie as (n: string, v: unknown, o: CookieOptions) => Response).call(this, name, value, {
-          ...cookieOptions,
-          partitioned: true,
-        });
-      };
-      res.cookie = partitioned as Response['cookie'];
-    }
-    const state = (req.body as { state?: unknown } | undefined)?.state;
-    launchSlot.run({ exit, state: typeof state === 'string' ? state : undefined, origin: req.get('origin') }, () =>
-      ltijsApp(req, res, exit),
-    );
-  }) as unknown as Express;
-
-  const uncachedGetPlatform = provider.getPlatform.bind(provider);
-  const getPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {
-    const platform = await uncachedGetPlatform(issuer, clientId);
-    return platform || null;
+  const uncachedGetPlatform = async (issuer: string, clientId: string): Promise<LtijsPlatform | null> => {
+    const platform = await provider.getPlatform(issuer, clientId);
+    return platform && !Array.isArray(platform) ? platform : null;
   };
 
-  // Registered platforms in memory: ltijs reads the platform and its status at every login, and our
-  // validator needs both again at the launch (4 reads per launch). Only registered platforms are kept
-  // (an unknown issuer is looked up every time), at most a few hundred.
+  // Registered platforms in memory: every login and launch needs the platform, its status and its keys.
+  // Only registered platforms are kept (an unknown issuer is looked up every time), at most a few hundred.
   interface CachedPlatform {
     platform: LtijsPlatform;
     active: boolean;
     kid: string;
+    authUrl: string;
     keys: PlatformKeySource;
   }
   const platformCacheMs = options.platformCacheMs ?? defaultPlatformCacheMs;
   const platformCache = new Map<string, { at: number; entry: Promise<CachedPlatform | null> }>();
+  let keySetCache: { at: number; keys: Promise<{ keys: JWK[] }> } | undefined;
   const cacheKey = (issuer: string, clientId: string): string => `${issuer}\n${clientId}`;
   const forget = (issuer: string, clientId: string): void => {
     platformCache.delete(cacheKey(issuer, clientId));
+    keySetCache = undefined;
   };
   const cachedPlatform = (issuer: string, clientId: string): Promise<CachedPlatform | null> => {
     const key = cacheKey(issuer, clientId);
     const hit = platformCache.get(key);
     if (hit && Date.now() - hit.at < platformCacheMs) return hit.entry;
     const entry = (async () => {
-      const platform = await getPlatform(issuer, clientId);
+      const platform = await uncachedGetPlatform(issuer, clientId);
       if (!platform) return null;
-      return { platform, active: await platform.platformActive(), kid: await platform.platformKid(), keys: await keySourceOf(platform) };
+      return {
+        platform,
+        active: await platform.platformActive(),
+        kid: await platform.platformKid(),
+        authUrl: await platform.platformAuthEndpoint(),
+        keys: await keySourceOf(platform),
+      };
     })();
     if (platformCacheMs > 0) {
       if (platformCache.size >= 500) platformCache.clear();
@@ -380,34 +240,19 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     }
     return entry;
   };
-  // ltijs's login looks the platform up through its own method: serve it from the cache, with the
-  // cached active flag (setting the flag still goes to the database). Calls with more arguments are
-  // ltijs's registration internals and go to the database.
-  provider.getPlatform = (async (url: string, clientId?: string, ...rest: unknown[]) => {
-    if (!clientId || rest.length > 0) return (uncachedGetPlatform as (...a: unknown[]) => Promise<unknown>)(url, clientId, ...rest);
-    const found = await cachedPlatform(url, clientId);
-    if (!found) return false;
-    return new Proxy(found.platform, {
-      get(target, property) {
-        if (property === 'platformActive') {
-          return (active?: boolean) => (active === undefined ? Promise.resolve(found.active) : target.platformActive(active));
-        }
-        const value: unknown = Reflect.get(target, property);
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
-  }) as LtijsProvider['getPlatform'];
 
-  // In ltiaas mode ltijs still stores a copy of every launch's identity and context for its ltik tokens,
-  // which this tool never uses (it keeps its own session and records): two writes and a copy of personal
-  // data per launch, skipped.
-  const ltijsDatabase = provider.Database as { Replace(...args: unknown[]): Promise<unknown> };
-  const replace = ltijsDatabase.Replace.bind(ltijsDatabase);
-  ltijsDatabase.Replace = (encryptionKey: unknown, collection: unknown, ...rest: unknown[]) =>
-    collection === 'idtoken' || collection === 'contexttoken' ? Promise.resolve(true) : replace(encryptionKey, collection, ...rest);
+  const buildKeySet = async (): Promise<{ keys: JWK[] }> => {
+    const stored = (await database.Get(options.encryptionKey, 'publickey')) || [];
+    const keys: JWK[] = [];
+    for (const entry of stored) {
+      if (typeof entry.key !== 'string' || typeof entry.kid !== 'string') continue;
+      const jwk = await exportJWK(createPublicKey(entry.key));
+      keys.push({ kty: jwk.kty, n: jwk.n, e: jwk.e, kid: entry.kid, alg: 'RS256', use: 'sig' });
+    }
+    return { keys };
+  };
 
   return {
-    app,
     async deploy() {
       const before = new Set(process.listeners('SIGINT'));
       await provider.deploy({ serverless: true, silent: true });
@@ -419,12 +264,33 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
     async close() {
       await provider.close({ silent: true });
     },
+    keySet() {
+      // Keys change only with registrations made here (which forget the cache) or by another process (within the bound).
+      if (keySetCache && Date.now() - keySetCache.at < platformCacheMs) return keySetCache.keys;
+      const keys = buildKeySet();
+      keySetCache = platformCacheMs > 0 ? { at: Date.now(), keys } : undefined;
+      keys.catch(() => {
+        keySetCache = undefined;
+      });
+      return keys;
+    },
+    async platformsOf(issuer) {
+      const found = await provider.getPlatform(issuer);
+      const platforms = Array.isArray(found) ? found : found ? [found] : [];
+      return Promise.all(
+        platforms.map(async (p) => ({
+          clientId: await p.platformClientId(),
+          active: await p.platformActive(),
+          authUrl: await p.platformAuthEndpoint(),
+        })),
+      );
+    },
     async lookupPlatform(issuer, clientId) {
       const found = await cachedPlatform(issuer, clientId);
-      return found ? { clientId, kid: found.kid, active: found.active, keys: found.keys } : null;
+      return found ? { clientId, kid: found.kid, active: found.active, keys: found.keys, authUrl: found.authUrl } : null;
     },
     async registerPlatform(input, registerOptions = {}) {
-      if (!registerOptions.replace && (await getPlatform(input.issuer, input.clientId))) {
+      if (!registerOptions.replace && (await uncachedGetPlatform(input.issuer, input.clientId))) {
         throw new PlatformExistsError(input.issuer, input.clientId);
       }
       forget(input.issuer, input.clientId);
@@ -443,14 +309,14 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       return toRecord(platform);
     },
     async getPlatform(issuer, clientId) {
-      const platform = await getPlatform(issuer, clientId);
+      const platform = await uncachedGetPlatform(issuer, clientId);
       return platform ? toRecord(platform) : null;
     },
     async listPlatforms() {
       return Promise.all((await provider.getAllPlatforms()).map(toRecord));
     },
     async setActive(issuer, clientId, active) {
-      const platform = await getPlatform(issuer, clientId);
+      const platform = await uncachedGetPlatform(issuer, clientId);
       if (!platform) return false;
       forget(issuer, clientId);
       await platform.platformActive(active);
@@ -458,7 +324,7 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       return true;
     },
     async removePlatform(issuer, clientId) {
-      const platform = await getPlatform(issuer, clientId);
+      const platform = await uncachedGetPlatform(issuer, clientId);
       if (!platform) return false;
       forget(issuer, clientId);
       await platform.delete();
@@ -466,7 +332,7 @@ export function createLtiProvider(options: LtiProviderOptions): LtiProvider {
       return true;
     },
     async signingKey(issuer, clientId) {
-      const platform = await getPlatform(issuer, clientId);
+      const platform = await uncachedGetPlatform(issuer, clientId);
       if (!platform) return null;
       return { kid: await platform.platformKid(), key: createPrivateKey(await platform.platformPrivateKey()) };
     },

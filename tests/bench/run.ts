@@ -312,6 +312,23 @@ async function main(): Promise<number> {
       jwksDelays.length = 0;
     }
 
+    // Where each launch's CPU goes on this machine: the tool, the platform, the database, the driver (this process).
+    const cpuParts = ['tool', 'platform', 'database', 'driver'] as const;
+    type CpuPart = (typeof cpuParts)[number];
+    const systemCpu = (tool: ToolName): Record<CpuPart, number> => {
+      const own = process.cpuUsage();
+      return {
+        tool: cpuSeconds(pids[tool]),
+        platform: cpuSeconds(platform.process.pid),
+        database: cpuSeconds(db.pid),
+        driver: (own.user + own.system) / 1e6,
+      };
+    };
+    const cpuSplit: Record<ToolName, Record<CpuPart, number>> = {
+      coach: { tool: 0, platform: 0, database: 0, driver: 0 },
+      ltijs: { tool: 0, platform: 0, database: 0, driver: 0 },
+    };
+    const cpuSplitLaunches: Record<ToolName, number> = { coach: 0, ltijs: 0 };
     const matrixStart = { cpu: { coach: cpuSeconds(pids.coach), ltijs: cpuSeconds(pids.ltijs) }, launched: { ...launched } };
     // Launch matrix: each cell in two halves, in alternating order, so drift in machine load hits both.
     const cells: CellResult[] = [];
@@ -326,7 +343,11 @@ async function main(): Promise<number> {
         for (const order of [tools, [...tools].reverse()]) {
           for (const tool of order) {
             const before = (await stats(tool)).jwks;
+            const cpuBefore = systemCpu(tool);
             const r = await runLaunches(tool, Math.ceil(n / 2), concurrency);
+            const cpuAfter = systemCpu(tool);
+            for (const part of cpuParts) cpuSplit[tool][part] += cpuAfter[part] - cpuBefore[part];
+            cpuSplitLaunches[tool] += Math.ceil(n / 2);
             const a = acc[tool];
             a.durations.push(...r.durations);
             a.failures += r.failures;
@@ -366,6 +387,19 @@ async function main(): Promise<number> {
       ]),
     ) as Record<ToolName, number>;
     log(`CPU per launch: CoachLTI ${cpuMsPerLaunch.coach.toFixed(1)} ms, ltijs ${cpuMsPerLaunch.ltijs.toFixed(1)} ms`);
+    const cpuSplitMs = Object.fromEntries(
+      tools.map((tool) => [
+        tool,
+        Object.fromEntries(cpuParts.map((part) => [part, (cpuSplit[tool][part] * 1000) / Math.max(1, cpuSplitLaunches[tool])])),
+      ]),
+    ) as Record<ToolName, Record<CpuPart, number>>;
+    for (const tool of tools) {
+      const split = cpuSplitMs[tool];
+      const total = cpuParts.reduce((sum, part) => sum + split[part], 0);
+      log(
+        `CPU ms per launch, whole machine, ${label[tool]}: ${cpuParts.map((part) => `${part} ${split[part].toFixed(1)}`).join(', ')}; total ${total.toFixed(1)}`,
+      );
+    }
 
     // Learner pages: 20 signed-in coaches reading /training at once.
     log('learner pages');
@@ -658,6 +692,16 @@ async function main(): Promise<number> {
       target: '',
       met: undefined,
     });
+    for (const part of ['platform', 'database', 'driver'] as const) {
+      rows.push({
+        metric: `  ${part} CPU ms per launch (same launches)`,
+        coach: fmt(cpuSplitMs.coach[part]),
+        ltijs: fmt(cpuSplitMs.ltijs[part]),
+        ratio: `${fmt(cpuSplitMs.coach[part] / cpuSplitMs.ltijs[part], 2)}×`,
+        target: '',
+        met: undefined,
+      });
+    }
     if (commandsPerLaunch.coach && commandsPerLaunch.ltijs) {
       const a = commandsPerLaunch.coach.perLaunch;
       const b = commandsPerLaunch.ltijs.perLaunch;
@@ -710,6 +754,7 @@ async function main(): Promise<number> {
           plan,
           commandsPerLaunch,
           cpuMsPerLaunch,
+          cpuSplitMs,
           loadBefore,
           loadAfter,
           cores: os.cpus().length,

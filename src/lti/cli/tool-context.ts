@@ -2,8 +2,6 @@ import type { Connection } from 'mongoose';
 import type { Config } from '../../config/config';
 import { openDatabase } from '../../db/open-database';
 import type { Logger } from '../../shared/logger';
-import { JwksCache } from '../jwks-cache';
-import { createIdTokenValidator, createNonceStore } from '../launch-validation';
 import { createLtiProvider, type LtiProvider } from '../ltijs-adapter';
 import { createPlatformRegistry, type PlatformRegistry } from '../platform-registry';
 
@@ -24,18 +22,7 @@ export async function openToolContext(config: Config, logger: Logger): Promise<T
   const provider = createLtiProvider({
     encryptionKey: config.ltiKey,
     databaseUri: uri,
-    secureCookies: config.secureCookies,
     platformKeyBits: config.platformKeyBits,
-    validator: createIdTokenValidator({
-      jwks: new JwksCache(),
-      nonces: createNonceStore(connection),
-      // The command-line tools never accept launches.
-      expectedNonce: async () => null,
-      registry,
-      lookupPlatform: async () => null,
-    }),
-    onLaunch: async () => undefined,
-    onRefused: (_code, _req, _res, next) => next(),
   });
   await provider.deploy();
   return {
