@@ -114,6 +114,78 @@ function lineItemFields(body: z.infer<typeof lineItemSchema>): Omit<LineItemDoc,
   };
 }
 
+/**
+ * Courses (written only by the seed) and line items (changed only through this module, which forgets them)
+ * read once per few seconds instead of once per score: a tool sends thousands of scores to a few columns.
+ * Misses are not remembered.
+ */
+const byIdCacheMs = 5_000;
+const byIdCaches = new WeakMap<Core, Map<string, { at: number; doc: unknown }>>();
+async function cachedById<T>(core: Core, kind: 'courses' | 'lineItems', id: string, read: () => Promise<T | null>): Promise<T | null> {
+  let cache = byIdCaches.get(core);
+  if (!cache) {
+    cache = new Map();
+    byIdCaches.set(core, cache);
+  }
+  const key = `${kind}:${id}`;
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.at < byIdCacheMs) return hit.doc as T;
+  const doc = await read();
+  if (doc) {
+    if (cache.size >= 2000) cache.clear();
+    cache.set(key, { at: Date.now(), doc });
+  }
+  return doc;
+}
+function forgetCached(core: Core, kind: 'courses' | 'lineItems', id: string): void {
+  byIdCaches.get(core)?.delete(`${kind}:${id}`);
+}
+
+/**
+ * Only a strictly newer timestamp replaces a result (AGS: an older or equal one is refused). Read by _id,
+ * compare, then write only if the stored timestamp is still the one read (filter { _id, timestampKey }, served
+ * by the `result_cas` index on the embedded database), or insert when there was none (a concurrent insert
+ * collides on _id); either race reads again. No filter here ever scans the results.
+ */
+async function replaceResultIfNewer(
+  core: Core,
+  resultId: string,
+  key: string,
+  update: { $set: Record<string, unknown>; $unset?: Record<string, number> },
+): Promise<void> {
+  await ensureResultIndex(core);
+  for (let round = 0; round < 20; round += 1) {
+    const existing = await core.models.results.findById(resultId, { timestampKey: 1 }).lean<{ timestampKey?: string }>();
+    if (existing && (existing.timestampKey ?? '') >= key) {
+      throw new PlatformError(409, 'stale_timestamp', 'timestamp must be newer than the one of the score already received for this user');
+    }
+    if (existing) {
+      const written = await core.models.results.updateOne({ _id: resultId, timestampKey: existing.timestampKey }, update);
+      if (written.matchedCount === 1) return;
+      continue;
+    }
+    try {
+      // An insert, not an upsert: an upsert by _id would overwrite a result another request inserted meanwhile.
+      await core.models.results.collection.insertOne({ _id: resultId, ...update.$set } as never);
+      return;
+    } catch (error) {
+      if (!isDuplicateKeyError(error)) throw error;
+    }
+  }
+  throw new PlatformError(409, 'stale_timestamp', 'the score for this user is being replaced concurrently; send it again');
+}
+
+const resultIndexes = new WeakMap<object, Promise<unknown>>();
+function ensureResultIndex(core: Core): Promise<unknown> {
+  let made = resultIndexes.get(core.models.results);
+  if (!made) {
+    made = core.models.results.collection.createIndex({ _id: 1, timestampKey: 1 }, { unique: true, name: 'result_cas' });
+    resultIndexes.set(core.models.results, made);
+    made.catch(() => resultIndexes.delete(core.models.results));
+  }
+  return made;
+}
+
 /** Assignment and Grade Services 2.0: line items, scores and results, per context. */
 export function agsRoutes(core: Core, shape: Shape): Router {
   const router = Router();
@@ -129,7 +201,11 @@ export function agsRoutes(core: Core, shape: Shape): Router {
       if (core.faults.intercept(target, req, res)) return;
       await requireAccess(core, shape, req, scopes);
       await core.ensureSeed();
-      const course = await core.models.courses.findOne({ _id: req.params.contextId, shape }).lean<CourseDoc>();
+      // By _id alone, then the shape checked here: the embedded database serves only exact _id filters from an index.
+      const found = await cachedById(core, 'courses', req.params.contextId ?? '', () =>
+        core.models.courses.findById(req.params.contextId).lean<CourseDoc>(),
+      );
+      const course = found?.shape === shape ? found : null;
       if (!course) throw notFound(`No context ${req.params.contextId ?? ''} on this platform.`);
       // A course that grants fewer scopes (Moodle's per-tool AGS setting) refuses the rest whatever the token says.
       const grants = core.knobs.grants.get(course._id);
@@ -144,7 +220,10 @@ export function agsRoutes(core: Core, shape: Shape): Router {
   const courseOf = (res: Response): CourseDoc => res.locals.devplatformCourse as CourseDoc;
 
   async function findItem(req: Request, course: CourseDoc): Promise<LineItemDoc> {
-    const item = await core.models.lineItems.findOne({ _id: req.params.lineItemId, shape, contextId: course._id }).lean<LineItemDoc>();
+    const found = await cachedById(core, 'lineItems', req.params.lineItemId ?? '', () =>
+      core.models.lineItems.findById(req.params.lineItemId).lean<LineItemDoc>(),
+    );
+    const item = found?.shape === shape && found.contextId === course._id ? found : null;
     if (!item) throw notFound(`No line item ${req.params.lineItemId ?? ''} in this context.`);
     return item;
   }
@@ -228,7 +307,9 @@ export function agsRoutes(core: Core, shape: Shape): Router {
         ...fields,
         createdAt: existing.createdAt,
       };
+      forgetCached(core, 'lineItems', existing._id);
       await core.models.lineItems.replaceOne({ _id: existing._id }, updated);
+      forgetCached(core, 'lineItems', existing._id);
       res.type(mediaType.lineItem).json(presentLineItem(core, updated));
     }),
   );
@@ -239,7 +320,9 @@ export function agsRoutes(core: Core, shape: Shape): Router {
     handle(async (req, res) => {
       const course = courseOf(res);
       const item = await findItem(req, course);
+      forgetCached(core, 'lineItems', item._id);
       await core.models.lineItems.deleteOne({ _id: item._id });
+      forgetCached(core, 'lineItems', item._id);
       await core.models.results.deleteMany({ lineItemId: item._id });
       res.status(204).end();
     }),
@@ -281,14 +364,7 @@ export function agsRoutes(core: Core, shape: Shape): Router {
         $set: { ...fields, shape, contextId: course._id, lineItemId: item._id, updatedAt: new Date() },
         ...(cleared.length > 0 ? { $unset: Object.fromEntries(cleared.map((f) => [f, 1])) } : {}),
       };
-      try {
-        // Compare-and-set in one operation: only a strictly newer timestamp replaces the result; an
-        // older or equal one makes the upsert collide with the existing _id.
-        await core.models.results.findOneAndUpdate({ _id: resultId, timestampKey: { $lt: key } }, update, { upsert: true });
-      } catch (error) {
-        if (!isDuplicateKeyError(error)) throw error;
-        throw new PlatformError(409, 'stale_timestamp', 'timestamp must be newer than the one of the score already received for this user');
-      }
+      await replaceResultIfNewer(core, resultId, key, update);
       await core.models.scores.create({
         _id: randomBytes(12).toString('hex'),
         shape,

@@ -135,12 +135,33 @@ export interface Access {
  * Bearer token check for AGS and NRPS (RFC 6750): 401 when missing, unknown or expired; 403 when
  * the token lacks every scope that would allow the operation.
  */
+/**
+ * Issued access tokens never change (they are only ever created, and swept after expiry), so one read per
+ * token is enough: a tool sends thousands of scores under one token. Expiry is still checked on every use.
+ */
+const knownTokens = new WeakMap<Core, Map<string, AccessTokenDoc>>();
+async function accessTokenOf(core: Core, id: string): Promise<AccessTokenDoc | null> {
+  let known = knownTokens.get(core);
+  if (!known) {
+    known = new Map();
+    knownTokens.set(core, known);
+  }
+  const hit = known.get(id);
+  if (hit) return hit;
+  const token = await core.models.accessTokens.findById(id).lean<AccessTokenDoc>();
+  if (token) {
+    if (known.size >= 1000) known.clear();
+    known.set(id, token);
+  }
+  return token;
+}
+
 export async function requireAccess(core: Core, shape: Shape, req: Request, anyOf: readonly string[]): Promise<Access> {
   const match = /^Bearer\s+(\S+)$/i.exec(req.get('Authorization') ?? '');
   const unauthorized = (message: string, error?: string): PlatformError =>
     new PlatformError(401, 'unauthorized', message, { 'WWW-Authenticate': error ? `Bearer error="${error}"` : 'Bearer' });
   if (!match?.[1]) throw unauthorized('a Bearer access token is required');
-  const token = await core.models.accessTokens.findById(hash(match[1])).lean<AccessTokenDoc>();
+  const token = await accessTokenOf(core, hash(match[1]));
   if (!token || token.shape !== shape) throw unauthorized('the access token is not valid on this platform', 'invalid_token');
   if (token.expiresAt.getTime() <= Date.now()) throw unauthorized('the access token has expired', 'invalid_token');
   if (!anyOf.some((s) => token.scopes.includes(s))) {

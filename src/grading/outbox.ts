@@ -263,7 +263,7 @@ export function createOutbox(connection: Connection) {
     /**
      * Claims up to `limit` due entries in two steps: read the ids of due entries, then one update that takes
      * each of them only if it is still free (per document atomic, so two workers never both win one), stamped
-     * with a fresh claim token; the entries won are read back by that token. No transaction needed.
+     * with a fresh claim token; the entries won are those carrying that token. No transaction needed.
      * `exclude`: platforms (issuer + client id) this worker cannot send to now (saturated or paused).
      */
     async claimBatch(
@@ -294,8 +294,9 @@ export function createOutbox(connection: Connection) {
         { $set: { status: 'sending', lease: { owner, claim, until: new Date(now.getTime() + leaseMs) }, updatedAt: now } },
       );
       if (won.modifiedCount === 0) return [];
-      const docs = await model.find({ 'lease.claim': claim }).lean<OutboxDoc[]>();
-      return docs.map(toEntry);
+      // Read back by _id (an index every server uses) and keep the entries this claim won.
+      const docs = await model.find({ _id: { $in: due.map((d) => d._id) } }).lean<OutboxDoc[]>();
+      return docs.filter((d) => d.lease?.claim === claim).map(toEntry);
     },
 
     /** A live worker keeps its entries (queued or in flight): the lease runs out only when the worker stops renewing. */

@@ -86,6 +86,8 @@ export function createPassbackWorker(deps: {
   const owner = randomUUID();
   let running = 0;
   let queued = 0;
+  /** Until then, claiming for platforms other than those in hand is known to find nothing (see claimMore). */
+  let othersQuietUntil = 0;
   let stopped = true;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
@@ -390,14 +392,19 @@ export function createPassbackWorker(deps: {
 
   async function claimMore(): Promise<number> {
     const t = now();
-    // Room for about two rounds of sends; a platform with enough queued (or paused) is not claimed for.
-    const room = options.concurrency * 2 - running - queued;
+    // Room for about four rounds of sends; a platform with enough in hand (or paused) is not claimed for.
+    const room = options.concurrency * 4 - running - queued;
     if (room < Math.min(options.batchSize, options.concurrency)) return 0;
     const exclude = [...lanes.entries()]
-      .filter(([key, lane]) => pausedUntil(key) > t || lane.entries.length + lane.inFlight >= options.perPlatformConcurrency * 2)
+      .filter(([key, lane]) => pausedUntil(key) > t || lane.entries.length + lane.inFlight >= options.perPlatformConcurrency * 4)
       .map(([, lane]) => lane.platform);
+    // Every platform in hand is full and the last claim found nothing for any other: a claim now would only
+    // cost a query (a scan on the embedded database) per finished send. Ask again after a short while, or
+    // as soon as a platform's lane has room (it is then no longer excluded).
+    if (exclude.length > 0 && exclude.length === lanes.size && t < othersQuietUntil) return 0;
     const leaseUntil = t + options.leaseMs;
     const claimed = await deps.outbox.claimBatch(owner, new Date(t), options.leaseMs, Math.min(options.batchSize, room), exclude);
+    if (claimed.length === 0 && exclude.length > 0) othersQuietUntil = t + Math.min(options.idlePollMs, 200);
     for (const entry of claimed) {
       const key = platformKey(entry);
       let lane = lanes.get(key);

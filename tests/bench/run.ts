@@ -159,8 +159,8 @@ async function main(): Promise<number> {
   mkdirSync(resultsDir, { recursive: true });
   const profileDir = path.join(resultsDir, 'profiles');
   const prof = process.env.BENCH_CPU_PROF ?? '';
-  const profArgs = (tool: ToolName): string[] =>
-    prof === tool || prof === 'both' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=500'] : [];
+  const profArgs = (tool: ToolName | 'platform'): string[] =>
+    prof === tool || (prof === 'both' && tool !== 'platform') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=500'] : [];
 
   const db = await startMongoJavaServer();
   const children: Child[] = [];
@@ -178,7 +178,7 @@ async function main(): Promise<number> {
     const dbUri = (name: string): string => `${db.uri}/${name}`;
     const toolDbUri = (tool: ToolName): string => counters[tool]?.uri ?? dbUri(tool === 'coach' ? 'bench_coachlti' : 'bench_ltijs');
 
-    const platform = spawnChild('platform', ['--import', 'tsx', fromRoot('tests', 'bench', 'platform-host.ts')], {
+    const platform = spawnChild('platform', [...profArgs('platform'), '--import', 'tsx', fromRoot('tests', 'bench', 'platform-host.ts')], {
       NODE_ENV: 'development',
       PORT: String(platformPort),
       MONGODB_BASE_URI: db.uri,
@@ -471,6 +471,7 @@ async function main(): Promise<number> {
           const clientId = registrations.coach!.canvas.clientId;
           const at = new Date();
           counters.coach?.reset();
+          const cpuAtStart = systemCpu('coach');
           const t = performance.now();
           let next = 0;
           // As a resync does: one recomputation per coach queues its 13 columns at once (enqueueMany).
@@ -511,6 +512,10 @@ async function main(): Promise<number> {
           // Polled slowly: counting pending entries scans the outbox on mongo-java-server, CPU the tool needs.
           while ((await outbox.pendingCount()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 500));
           const seconds = (performance.now() - t) / 1000;
+          const cpuAtEnd = systemCpu('coach');
+          const passbackCpuSeconds = Object.fromEntries(
+            cpuParts.map((part) => [part, Math.round((cpuAtEnd[part] - cpuAtStart[part]) * 10) / 10]),
+          ) as Record<CpuPart, number>;
           const after = await stats('coach');
           const statuses = await connection
             .db!.collection('passback_outbox')
@@ -524,6 +529,7 @@ async function main(): Promise<number> {
             perSecond: (after.scores - before.scores) / seconds,
             tokenRequests: after.tokens,
             lineItemsCreated: after.lineItems - before.lineItems,
+            cpuSeconds: passbackCpuSeconds,
             ...(counters.coach
               ? { commandsPerScore: counters.coach.total() / Math.max(1, after.scores - before.scores), commands: counters.coach.counts() }
               : {}),
