@@ -143,7 +143,7 @@ export interface RunningServer {
  */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(options.env ?? process.env);
-  const logFormat = logFormatFor(config.env);
+  const logFormat = logFormatFor(config.env, undefined, config.logFormat);
   const logger = options.logger ?? createLogger(config.logLevel, undefined, { format: logFormat });
   if (!options.logger && logFormat === 'json-no-pretty')
     logger.info('logs are JSON lines: install the dev dependencies (npm install) for readable development logs');

@@ -55,6 +55,7 @@ const envSchema = z.object({
   DATA_DIR: z.preprocess(emptyAsUndefined, z.string().default(fromRoot('.data'))),
   LTI_KEY: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
   SESSION_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, 'must be at least 32 characters').optional()),
+  LOG_FORMAT: z.preprocess(emptyAsUndefined, z.enum(['auto', 'pretty', 'json']).default('auto')),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   MIGRATE_ON_START: z.preprocess(emptyAsUndefined, booleanFromEnv.default('true')),
   LTI_DYNREG_AUTO_ACTIVATE: z.preprocess(emptyAsUndefined, booleanFromEnv.optional()),
@@ -121,6 +122,8 @@ export interface Config {
   readonly dataDir: string;
   readonly ltiKey: string;
   readonly sessionSecret: string;
+  /** auto: pretty lines in development on a terminal, JSON otherwise (see logFormatFor). */
+  readonly logFormat: 'auto' | 'pretty' | 'json';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly migrateOnStart: boolean;
   readonly dbConnectTimeoutMs: number;
@@ -245,6 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     ltiKey,
     sessionSecret,
+    logFormat: e.LOG_FORMAT,
     logLevel: e.LOG_LEVEL,
     migrateOnStart: e.MIGRATE_ON_START,
     dbConnectTimeoutMs: e.DB_CONNECT_TIMEOUT_MS,

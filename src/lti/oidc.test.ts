@@ -8,7 +8,9 @@ import { createOidcHandlers, type LoginPlatform } from './oidc';
 const issuer = 'https://lms.example.edu';
 
 function harness(options: { platforms?: Record<string, LoginPlatform>; refuseWith?: string } = {}) {
-  const platforms = options.platforms ?? { 'client-1': { clientId: 'client-1', active: true, authUrl: 'https://lms.example.edu/auth?x=1' } };
+  const platforms = options.platforms ?? {
+    'client-1': { clientId: 'client-1', active: true, authUrl: 'https://lms.example.edu/auth?x=1' },
+  };
   const recorded: { state: string; nonce: string; params: LoginParams }[] = [];
   const validated: { token: string; issuer: string | undefined; state: string | undefined }[] = [];
   const refused: string[] = [];
@@ -108,7 +110,9 @@ describe('OIDC login and launch', () => {
       .get('/lti/login')
       .query({ ...loginQuery, iss: 'https://other.example' });
     expect(unknown.refused).toEqual(['UNREGISTERED_PLATFORM']);
-    const inactive = harness({ platforms: { 'client-1': { clientId: 'client-1', active: false, authUrl: 'https://lms.example.edu/auth' } } });
+    const inactive = harness({
+      platforms: { 'client-1': { clientId: 'client-1', active: false, authUrl: 'https://lms.example.edu/auth' } },
+    });
     await request(inactive.app).get('/lti/login').query(loginQuery);
     expect(inactive.refused).toEqual(['PLATFORM_NOT_ACTIVATED']);
     expect([...unknown.recorded, ...inactive.recorded]).toHaveLength(0);
@@ -139,7 +143,11 @@ describe('OIDC login and launch', () => {
     await request(h.app).post('/lti/launch').type('form').set('Cookie', forged).send({ id_token: 'a.b.c', state });
     const tampered = `${name}=${value.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'))}`;
     await request(h.app).post('/lti/launch').type('form').set('Cookie', tampered).send({ id_token: 'a.b.c', state });
-    await request(h.app).post('/lti/launch').type('form').set('Cookie', `state${'0'.repeat(50)}=${value}`).send({ id_token: 'a.b.c', state });
+    await request(h.app)
+      .post('/lti/launch')
+      .type('form')
+      .set('Cookie', `state${'0'.repeat(50)}=${value}`)
+      .send({ id_token: 'a.b.c', state });
     expect(h.validated.map((v) => v.issuer)).toEqual([undefined, undefined, undefined]);
   });
 

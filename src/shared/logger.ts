@@ -21,13 +21,22 @@ const personalKeys = [
 ];
 
 /**
- * How the process writes its logs: readable lines (pino-pretty) in development, JSON lines elsewhere.
- * pino-pretty is a devDependency: a development start from a production-only install falls back to JSON.
+ * How the process writes its logs. `LOG_FORMAT=auto` (the default): readable lines (pino-pretty) in development
+ * when stdout is a terminal, JSON lines otherwise (piped to a file or a collector, tests, production); `pretty`
+ * or `json` force one. pino-pretty is a devDependency (and runs in a worker thread, ≈ 20 MB): without it the
+ * process falls back to JSON and says so.
  */
 export type LogFormat = 'pretty' | 'json' | 'json-no-pretty';
+export type LogFormatSetting = 'auto' | 'pretty' | 'json';
 
-export function logFormatFor(env: string, resolve: (id: string) => string = require.resolve): LogFormat {
-  if (env !== 'development') return 'json';
+export function logFormatFor(
+  env: string,
+  resolve: (id: string) => string = require.resolve,
+  setting: LogFormatSetting = 'auto',
+  terminal: boolean = process.stdout.isTTY === true,
+): LogFormat {
+  if (setting === 'json') return 'json';
+  if (setting === 'auto' && (env !== 'development' || !terminal)) return 'json';
   try {
     resolve('pino-pretty');
     return 'pretty';

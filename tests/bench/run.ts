@@ -10,7 +10,7 @@
  * launch and per delivered score, by name).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -89,11 +89,20 @@ interface Child {
   stop(): Promise<void>;
 }
 
+/** The V8 heap budget `npm start` gives the tool (package.json config.heapMb, or COACHLTI_HEAP_MB): the bench runs it the same way. */
+function startHeapMb(): string {
+  const config = (JSON.parse(readFileSync(fromRoot('package.json'), 'utf8')) as { config?: { heapMb?: string } }).config;
+  return process.env.COACHLTI_HEAP_MB ?? config?.heapMb ?? '256';
+}
+
 function spawnChild(name: string, args: string[], env: Record<string, string>): Child {
   const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
+  // BENCH_OUTPUT_DIR: each child's whole output also goes to <dir>/<name>.log (e.g. with --trace-gc).
+  const copy = process.env.BENCH_OUTPUT_DIR ? createWriteStream(path.join(process.env.BENCH_OUTPUT_DIR, `${name}.log`)) : undefined;
   const keep = (d: Buffer): void => {
     output = (output + d.toString()).slice(-20_000);
+    copy?.write(d);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
@@ -160,7 +169,9 @@ async function main(): Promise<number> {
   const profileDir = path.join(resultsDir, 'profiles');
   const prof = process.env.BENCH_CPU_PROF ?? '';
   const profArgs = (tool: ToolName | 'platform'): string[] =>
-    prof === tool || (prof === 'both' && tool !== 'platform') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=500'] : [];
+    prof === tool || (prof === 'both' && tool !== 'platform')
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-interval=500']
+      : [];
 
   const db = await startMongoJavaServer();
   const children: Child[] = [];
@@ -187,19 +198,35 @@ async function main(): Promise<number> {
     });
     children.push(platform);
     const coachStart = performance.now();
-    const coach = spawnChild('CoachLTI', [...profArgs('coach'), fromRoot('dist', 'src', 'main.js')], {
-      NODE_ENV: 'development',
-      DEV_PLATFORM: 'false',
-      LTI_DYNREG_AUTO_ACTIVATE: 'true',
-      LOG_LEVEL: 'warn',
-      MONGODB_URI: toolDbUri('coach'),
-      PORT: String(coachPort),
-      HOST: '127.0.0.1',
-      TOOL_URL: toolUrls.coach,
-      DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'coachlti-bench-')),
-      LTI_KEY: 'bench-lti-key-bench-lti-key-bench-lti-key',
-      SESSION_SECRET: 'bench-session-secret-bench-session-secret',
-    });
+    const coach = spawnChild(
+      'CoachLTI',
+      [
+        ...profArgs('coach'),
+        `--max-old-space-size=${startHeapMb()}`,
+        ...(process.env.BENCH_COACH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        fromRoot('dist', 'src', 'main.js'),
+      ],
+      {
+        NODE_ENV: 'development',
+        DEV_PLATFORM: 'false',
+        LTI_DYNREG_AUTO_ACTIVATE: 'true',
+        LOG_LEVEL: 'warn',
+        MONGODB_URI: toolDbUri('coach'),
+        PORT: String(coachPort),
+        HOST: '127.0.0.1',
+        TOOL_URL: toolUrls.coach,
+        DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'coachlti-bench-')),
+        LTI_KEY: 'bench-lti-key-bench-lti-key-bench-lti-key',
+        SESSION_SECRET: 'bench-session-secret-bench-session-secret',
+        // Experiments, CoachLTI only: BENCH_COACH_ENV="NAME=value,NAME=value", BENCH_COACH_NODE_ARGS="--trace-gc …".
+        ...Object.fromEntries(
+          (process.env.BENCH_COACH_ENV ?? '')
+            .split(',')
+            .filter((pair) => pair.includes('='))
+            .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+        ),
+      },
+    );
     children.push(coach);
     const ltijs = spawnChild('ltijs', [...profArgs('ltijs'), fromRoot('tests', 'bench', 'baseline', 'tool.js')], {
       NODE_ENV: 'development',

@@ -7,15 +7,22 @@ import { startTestServer } from '../support/test-server';
 jest.setTimeout(60_000);
 
 describe('logs a developer reads', () => {
-  test('when the environment is development and pino-pretty is installed, then logs are pretty; in test and production, or without it, JSON', () => {
+  test('when the environment is development, stdout is a terminal and pino-pretty is installed, then logs are pretty; in test and production, piped, or without it, JSON', () => {
     const installed = () => '/x/node_modules/pino-pretty/index.js';
     const missing = () => {
       throw new Error('Cannot find module');
     };
-    expect(logFormatFor('development', installed)).toBe('pretty');
-    expect(logFormatFor('development', missing)).toBe('json-no-pretty');
-    expect(logFormatFor('test', installed)).toBe('json');
-    expect(logFormatFor('production', installed)).toBe('json');
+    expect(logFormatFor('development', installed, 'auto', true)).toBe('pretty');
+    expect(logFormatFor('development', missing, 'auto', true)).toBe('json-no-pretty');
+    expect(logFormatFor('development', installed, 'auto', false)).toBe('json');
+    expect(logFormatFor('test', installed, 'auto', true)).toBe('json');
+    expect(logFormatFor('production', installed, 'auto', true)).toBe('json');
+  });
+
+  test('when LOG_FORMAT forces a format, then it wins over the environment and the terminal', () => {
+    const installed = () => '/x/node_modules/pino-pretty/index.js';
+    expect(logFormatFor('production', installed, 'pretty', false)).toBe('pretty');
+    expect(logFormatFor('development', installed, 'json', true)).toBe('json');
   });
 
   test('when a pretty logger writes, then the line is human-readable text, with personal data still redacted', async () => {
