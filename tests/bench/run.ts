@@ -334,7 +334,7 @@ async function main(): Promise<number> {
         log(`${label[tool]}: ${perLaunch.toFixed(2)} database commands per launch (idle background subtracted) ${JSON.stringify(byName)}`);
       }
     }
-    if (only === 'passback') {
+    if (only === 'passback' || only === 'pages') {
       concurrencies.length = 0;
       jwksDelays.length = 0;
     }
@@ -455,7 +455,7 @@ async function main(): Promise<number> {
     const passback: Record<string, unknown> = {};
     const rss: Record<ToolName, Record<number, number>> = { coach: {}, ltijs: {} };
     const cpu: Record<ToolName, number> = { coach: NaN, ltijs: NaN };
-    if (only !== 'launch') {
+    if (only !== 'launch' && only !== 'pages') {
       // Passback: every coach × 13 competencies delivered to the platform.
       const users = Array.from({ length: plan.coaches }, (_, i) => `bench-canvas-${i}`);
       // BENCH_PASSBACK_SKIP_LTIJS=1: CoachLTI's passback alone (when iterating on it on a busy machine).
