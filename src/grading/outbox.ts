@@ -176,6 +176,15 @@ export function createOutbox(connection: Connection) {
     throw new Error(`outbox entry ${key} is contended: gave up after 20 rounds`);
   }
 
+  /** One write per entry, by _id, only while `owner` holds its lease (each a single-document guard). */
+  async function whileLeasedBy(ids: string[], owner: string, update: Record<string, unknown>): Promise<void> {
+    if (ids.length === 0) return;
+    await model.bulkWrite(
+      ids.map((id) => ({ updateOne: { filter: { _id: new Types.ObjectId(id), 'lease.owner': owner }, update } })),
+      { ordered: false },
+    );
+  }
+
   return {
     enqueue(input: EnqueueInput, now: Date, options: { skipUnchanged?: boolean } = {}): Promise<'queued' | 'stale' | 'unchanged'> {
       return write(input, now, { ...options, status: 'pending', reason: undefined });
@@ -234,12 +243,16 @@ export function createOutbox(connection: Connection) {
       await write(input, now, { status: 'skipped', reason });
     },
 
-    /** Returns sending entries whose worker died (lease expired) to pending. */
+    /**
+     * Returns sending entries whose worker died (lease expired) to pending, and frees pending entries whose
+     * lease expired (a newer score arrived while a worker that has since died was sending the older one).
+     */
     async releaseExpiredLeases(now: Date): Promise<number> {
       const result = await model.updateMany(
         { status: 'sending', 'lease.until': { $lt: now } },
         { $set: { status: 'pending', lease: null, updatedAt: now } },
       );
+      await model.updateMany({ status: 'pending', 'lease.until': { $lt: now } }, { $set: { lease: null } });
       return result.modifiedCount;
     },
 
@@ -261,9 +274,9 @@ export function createOutbox(connection: Connection) {
     },
 
     /**
-     * Claims up to `limit` due entries in two steps: read the ids of due entries, then one update that takes
-     * each of them only if it is still free (per document atomic, so two workers never both win one), stamped
-     * with a fresh claim token; the entries won are those carrying that token. No transaction needed.
+     * Claims up to `limit` due entries in two steps: read the ids of due entries, then one bulk write that takes
+     * each of them only if it is still pending and free (per document atomic, so two workers never both win
+     * one), stamped with a fresh claim token; the entries won are those carrying that token. No transaction.
      * `exclude`: platforms (issuer + client id) this worker cannot send to now (saturated or paused).
      */
     async claimBatch(
@@ -273,14 +286,14 @@ export function createOutbox(connection: Connection) {
       limit: number,
       exclude: { issuer: string; clientId: string }[] = [],
     ): Promise<OutboxEntry[]> {
-      const free = { $or: [{ lease: null }, { lease: { $exists: false } }, { 'lease.until': { $lt: now } }] };
+      // Free: no lease (an expired one is cleared by releaseExpiredLeases).
       const due = await model
         .find(
           {
             status: 'pending',
             nextAttemptAt: { $lte: now },
             ...(exclude.length > 0 ? { $nor: exclude.map((p) => ({ issuer: p.issuer, clientId: p.clientId })) } : {}),
-            ...free,
+            'lease.owner': null,
           },
           { _id: 1 },
         )
@@ -289,32 +302,31 @@ export function createOutbox(connection: Connection) {
         .lean<{ _id: Types.ObjectId }[]>();
       if (due.length === 0) return [];
       const claim = randomUUID();
-      const won = await model.updateMany(
-        { _id: { $in: due.map((d) => d._id) }, status: 'pending', ...free },
-        { $set: { status: 'sending', lease: { owner, claim, until: new Date(now.getTime() + leaseMs) }, updatedAt: now } },
+      const lease = { owner, claim, until: new Date(now.getTime() + leaseMs) };
+      // One guarded write per entry, by _id (an index on every server): taken only if still pending and free.
+      const won = await model.bulkWrite(
+        due.map((d) => ({
+          updateOne: {
+            filter: { _id: d._id, status: 'pending', 'lease.owner': null },
+            update: { $set: { status: 'sending', lease, updatedAt: now } },
+          },
+        })),
+        { ordered: false },
       );
       if (won.modifiedCount === 0) return [];
-      // Read back by _id (an index every server uses) and keep the entries this claim won.
+      // Read back by _id and keep the entries this claim won.
       const docs = await model.find({ _id: { $in: due.map((d) => d._id) } }).lean<OutboxDoc[]>();
       return docs.filter((d) => d.lease?.claim === claim).map(toEntry);
     },
 
     /** A live worker keeps its entries (queued or in flight): the lease runs out only when the worker stops renewing. */
     async renew(ids: string[], owner: string, until: Date): Promise<void> {
-      if (ids.length === 0) return;
-      await model.updateMany(
-        { _id: { $in: ids.map((i) => new Types.ObjectId(i)) }, 'lease.owner': owner },
-        { $set: { 'lease.until': until } },
-      );
+      await whileLeasedBy(ids, owner, { $set: { 'lease.until': until } });
     },
 
     /** Hands claimed entries back unsent (their platform paused): pending again from `nextAttemptAt`. */
     async release(ids: string[], owner: string, nextAttemptAt: Date, now: Date): Promise<void> {
-      if (ids.length === 0) return;
-      await model.updateMany(
-        { _id: { $in: ids.map((i) => new Types.ObjectId(i)) }, 'lease.owner': owner },
-        { $set: { status: 'pending', lease: null, nextAttemptAt, updatedAt: now } },
-      );
+      await whileLeasedBy(ids, owner, { $set: { status: 'pending', lease: null, nextAttemptAt, updatedAt: now } });
     },
 
     /**

@@ -392,11 +392,14 @@ export function createPassbackWorker(deps: {
 
   async function claimMore(): Promise<number> {
     const t = now();
-    // Room for about four rounds of sends; a platform with enough in hand (or paused) is not claimed for.
-    const room = options.concurrency * 4 - running - queued;
-    if (room < Math.min(options.batchSize, options.concurrency)) return 0;
+    // Entries in hand: several rounds of sends, and at least a whole batch per platform, so a claim (on the
+    // embedded database a scan and sort of the due entries) brings a full batch rather than a few entries.
+    // A platform with enough in hand (or paused) is not claimed for.
+    const holdPerPlatform = Math.max(options.perPlatformConcurrency * 4, options.batchSize);
+    const room = Math.max(options.concurrency * 4, options.batchSize * 2) - running - queued;
+    if (room < Math.min(options.batchSize, options.concurrency * 2)) return 0;
     const exclude = [...lanes.entries()]
-      .filter(([key, lane]) => pausedUntil(key) > t || lane.entries.length + lane.inFlight >= options.perPlatformConcurrency * 4)
+      .filter(([key, lane]) => pausedUntil(key) > t || lane.entries.length + lane.inFlight >= holdPerPlatform)
       .map(([, lane]) => lane.platform);
     // Every platform in hand is full and the last claim found nothing for any other: a claim now would only
     // cost a query (a scan on the embedded database) per finished send. Ask again after a short while, or

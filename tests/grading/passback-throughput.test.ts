@@ -1,3 +1,4 @@
+import { Types } from 'mongoose';
 import { createCompetencyRepository } from '../../src/competencies/competency-repository';
 import { createLaunchRecords } from '../../src/courses/launch-records';
 import { createCourseGradingSettings } from '../../src/grading/course-settings';
@@ -119,6 +120,42 @@ describe('passback throughput limits and guarantees', () => {
         );
     }
     expect((await server.outbox.counts({})).sending).toBe(0);
+  });
+
+  test('when a newer score arrives while a worker that then dies was sending the older one, then nobody takes the entry until the lease expires, and then the newer score is claimed', async () => {
+    // Only this course's platform: other tests' entries of the Canvas course stay out of it.
+    const canvasPlatform = {
+      issuer: canvas.entry(0, 'C1.1', 0, new Date()).issuer,
+      clientId: canvas.entry(0, 'C1.1', 0, new Date()).clientId,
+    };
+    const claim = (owner: string, at: Date, limit: number) => server.outbox.claimBatch(owner, at, 60_000, limit, [canvasPlatform]);
+    const at = Date.now();
+    await server.outbox.enqueue(moodle.entry(0, 'C1.1', 40, new Date(at), 'lease'), new Date());
+    const [older] = await claim('dead-worker', new Date(), 1);
+    expect(older?.score.scoreGiven).toBe(40);
+    try {
+      // The newer score is queued while the older one may still be in flight: pending, still leased.
+      await server.outbox.enqueue(moodle.entry(0, 'C1.1', 55, new Date(at + 1000), 'lease'), new Date());
+      expect(await claim('other-worker', new Date(), 10)).toEqual([]);
+      await server.outbox.releaseExpiredLeases(new Date());
+      expect(await claim('other-worker', new Date(), 10)).toEqual([]);
+      // The dead worker never renews: past its lease, the sweep frees the entry and the newer score is taken.
+      const later = new Date(Date.now() + 61_000);
+      await server.outbox.releaseExpiredLeases(later);
+      const [newer] = await claim('other-worker', later, 10);
+      expect({
+        id: newer?.id,
+        score: newer?.score.scoreGiven,
+        newerVersion: newer !== undefined && newer.version > older!.version,
+      }).toEqual({
+        id: older!.id,
+        score: 55,
+        newerVersion: true,
+      });
+    } finally {
+      // Later tests count every score sent to Moodle: this entry is not theirs.
+      await server.connection.db!.collection('passback_outbox').deleteOne({ _id: new Types.ObjectId(older!.id) });
+    }
   });
 
   test('when two workers claim in batches from one outbox, then every score arrives and no entry is sent twice', async () => {
