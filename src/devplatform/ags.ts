@@ -154,25 +154,66 @@ async function replaceResultIfNewer(
   update: { $set: Record<string, unknown>; $unset?: Record<string, number> },
 ): Promise<void> {
   await ensureResultIndex(core);
+  const written = lastWritten(core);
+  // The timestamp this process last wrote is only a hint: the compare-and-set checks it, and any doubt reads.
+  const hint = written.get(resultId);
+  if (hint !== undefined && hint < key) {
+    const replaced = await core.models.results.updateOne({ _id: resultId, timestampKey: hint }, update);
+    if (replaced.matchedCount === 1) {
+      remember(written, resultId, key);
+      return;
+    }
+  }
+  if (hint === undefined && (await insertResult(core, resultId, update))) {
+    // Most results are new (a column's first score per learner): one insert, no read.
+    remember(written, resultId, key);
+    return;
+  }
   for (let round = 0; round < 20; round += 1) {
     const existing = await core.models.results.findById(resultId, { timestampKey: 1 }).lean<{ timestampKey?: string }>();
     if (existing && (existing.timestampKey ?? '') >= key) {
       throw new PlatformError(409, 'stale_timestamp', 'timestamp must be newer than the one of the score already received for this user');
     }
     if (existing) {
-      const written = await core.models.results.updateOne({ _id: resultId, timestampKey: existing.timestampKey }, update);
-      if (written.matchedCount === 1) return;
+      const replaced = await core.models.results.updateOne({ _id: resultId, timestampKey: existing.timestampKey }, update);
+      if (replaced.matchedCount === 1) {
+        remember(written, resultId, key);
+        return;
+      }
       continue;
     }
-    try {
-      // An insert, not an upsert: an upsert by _id would overwrite a result another request inserted meanwhile.
-      await core.models.results.collection.insertOne({ _id: resultId, ...update.$set } as never);
+    if (await insertResult(core, resultId, update)) {
+      remember(written, resultId, key);
       return;
-    } catch (error) {
-      if (!isDuplicateKeyError(error)) throw error;
     }
   }
   throw new PlatformError(409, 'stale_timestamp', 'the score for this user is being replaced concurrently; send it again');
+}
+
+/** An insert, not an upsert (an upsert by _id would overwrite a result another request inserted meanwhile): false when one exists. */
+async function insertResult(core: Core, resultId: string, update: { $set: Record<string, unknown> }): Promise<boolean> {
+  try {
+    await core.models.results.collection.insertOne({ _id: resultId, ...update.$set } as never);
+    return true;
+  } catch (error) {
+    if (!isDuplicateKeyError(error)) throw error;
+    return false;
+  }
+}
+
+/** Per platform instance: the timestamp key it last wrote for each result (a hint, bounded). */
+const lastWrittenKeys = new WeakMap<Core, Map<string, string>>();
+function lastWritten(core: Core): Map<string, string> {
+  let known = lastWrittenKeys.get(core);
+  if (!known) {
+    known = new Map();
+    lastWrittenKeys.set(core, known);
+  }
+  return known;
+}
+function remember(known: Map<string, string>, resultId: string, key: string): void {
+  if (known.size >= 100_000) known.clear();
+  known.set(resultId, key);
 }
 
 const resultIndexes = new WeakMap<object, Promise<unknown>>();
