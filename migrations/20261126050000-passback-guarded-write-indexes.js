@@ -1,5 +1,5 @@
 // @ts-check
-const { indexMigration } = require('./lib/indexes');
+const { embeddedIndexMigration } = require('./lib/indexes');
 // The outbox's compare-and-set writes filter on { _id, version } (a newer score replaces a queued one) and on
 // { _id, version, lease.owner } (a worker records its send only if neither a newer score nor another worker
 // took the entry). On MongoDB the _id index already serves both; the embedded mongo-java-server uses an index
@@ -12,4 +12,5 @@ const indexes = [
   ['passback_outbox', { _id: 1, version: 1, 'lease.owner': 1 }, { unique: true, name: 'guarded_finish' }],
 ];
 
-module.exports = indexMigration(indexes);
+// Only on the embedded server: on MongoDB they would be write cost for nothing.
+module.exports = embeddedIndexMigration(indexes);

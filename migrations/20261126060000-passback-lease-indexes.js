@@ -1,5 +1,5 @@
 // @ts-check
-const { indexMigration } = require('./lib/indexes');
+const { embeddedIndexMigration } = require('./lib/indexes');
 // Claiming, renewing and handing back leases write one entry at a time by _id with a guard: { _id, status,
 // lease.owner } (take it only if still pending and free) and { _id, lease.owner } (only while this worker holds
 // it). On MongoDB the _id index serves them; the embedded mongo-java-server uses an index only when its keys
@@ -11,4 +11,5 @@ const indexes = [
   ['passback_outbox', { _id: 1, status: 1, 'lease.owner': 1 }, { unique: true, name: 'free_claim' }],
 ];
 
-module.exports = indexMigration(indexes);
+// Only on the embedded server: on MongoDB they would be write cost for nothing.
+module.exports = embeddedIndexMigration(indexes);

@@ -39,4 +39,31 @@ function indexMigration(indexes) {
   };
 }
 
-module.exports = { createIndexes, dropIndexes, indexMigration };
+/**
+ * True on the embedded mongo-java-server: its buildInfo has no `gitVersion`, which every MongoDB build reports
+ * (buildInfo needs no privileges). A wrong answer costs little either way: indexes made for nothing, or the
+ * embedded server scanning as it did before.
+ * @param {import('mongodb').Db} db
+ */
+async function isEmbeddedServer(db) {
+  const info = await db.admin().command({ buildInfo: 1 });
+  return typeof info.gitVersion !== 'string';
+}
+
+/**
+ * Indexes that only the embedded server needs (it uses an index only when the filter's keys equal the index's
+ * keys; MongoDB serves the same filters from the _id index): created there, skipped on MongoDB.
+ * @param {IndexSpec[]} indexes
+ */
+function embeddedIndexMigration(indexes) {
+  return {
+    /** @param {import('mongodb').Db} db */
+    up: async (db) => {
+      if (await isEmbeddedServer(db)) await createIndexes(db, indexes);
+    },
+    /** @param {import('mongodb').Db} db */
+    down: (db) => dropIndexes(db, indexes),
+  };
+}
+
+module.exports = { createIndexes, dropIndexes, indexMigration, embeddedIndexMigration, isEmbeddedServer };

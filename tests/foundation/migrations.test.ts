@@ -7,6 +7,7 @@ import { migrateDown, migrateUp, migrationStatus } from '../../src/db/migrations
 import { testDatabaseUri } from '../support/test-server';
 import { fromRoot } from '../../src/shared/paths';
 import * as framework from '../../migrations/lib/framework';
+import { embeddedIndexMigration, isEmbeddedServer } from '../../migrations/lib/indexes';
 import seed from '../../migrations/20261124120100-seed-competency-framework';
 
 async function snapshot(connection: Connection): Promise<Record<string, unknown[]>> {
@@ -43,6 +44,32 @@ describe('migrations', () => {
     expect(await snapshot(connection)).toEqual(before);
     const status = await migrationStatus(connection);
     expect(status.every((s) => s.appliedAt !== 'PENDING')).toBe(true);
+  });
+
+  test('when migrations run on the embedded server, then the outbox has the guard indexes it needs (MongoDB would skip them)', async () => {
+    await migrateUp(connection);
+    expect(await isEmbeddedServer(connection.db!)).toBe(true);
+    const names = (await connection.collection('passback_outbox').indexes()).map((i) => i.name);
+    expect(names).toEqual(expect.arrayContaining(['version_cas', 'guarded_finish', 'leased_by', 'free_claim']));
+  });
+
+  test('when an embedded-only index migration runs on a server that reports a MongoDB build, then it creates nothing', async () => {
+    const created: string[] = [];
+    const mongodbLike = {
+      admin: () => ({ command: async () => ({ version: '7.0.14', gitVersion: 'ce59cfc6a3c5e5c067dca0d30697edd68d4f5188', ok: 1 }) }),
+      collection: () => ({
+        createIndex: async (_keys: unknown, options: { name: string }) => {
+          created.push(options.name);
+          return options.name;
+        },
+      }),
+    };
+    const migration = embeddedIndexMigration([['passback_outbox', { _id: 1, status: 1 }, { unique: true, name: 'probe' }]]);
+    await migration.up(mongodbLike as never);
+    expect(created).toEqual([]);
+    const embeddedLike = { ...mongodbLike, admin: () => ({ command: async () => ({ version: '3.6.0', ok: 1 }) }) };
+    await migration.up(embeddedLike as never);
+    expect(created).toEqual(['probe']);
   });
 
   test('when the seed migration runs again by hand on a seeded database, then nothing changes', async () => {
