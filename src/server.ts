@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { Server } from 'node:http';
 import { Router, type Express } from 'express';
 import type { AddressInfo } from 'node:net';
@@ -218,7 +217,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     platformsOf: (issuer) => lti.platformsOf(issuer),
     loginAttempts,
     validate: validator,
-    cookieSecret: createHmac('sha256', config.ltiKey).update('coachlti: OIDC state cookie').digest('base64url'),
+    ltiKey: config.ltiKey,
     secureCookies: config.secureCookies,
     issuerWithoutCookie: cookielessIssuer(loginAttempts),
     onLaunch: createLaunchHandler({ records, catalog, frameOrigins, tokens: launchTokens }),

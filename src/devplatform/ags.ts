@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import type { Core } from './core';
+import { perCore, type Core } from './core';
 import { errorFormat, handle, nextPageLink, notFound, PlatformError, parse, pagingQuery, singleString } from './http';
 import { mediaType, scope } from './lti';
 import { isDuplicateKeyError, nextSequence, type CourseDoc, type EnrollmentDoc, type LineItemDoc, type ResultDoc } from './store';
@@ -120,13 +120,9 @@ function lineItemFields(body: z.infer<typeof lineItemSchema>): Omit<LineItemDoc,
  * Misses are not remembered.
  */
 const byIdCacheMs = 5_000;
-const byIdCaches = new WeakMap<Core, Map<string, { at: number; doc: unknown }>>();
+const byIdCaches = perCore(() => new Map<string, { at: number; doc: unknown }>());
 async function cachedById<T>(core: Core, kind: 'courses' | 'lineItems', id: string, read: () => Promise<T | null>): Promise<T | null> {
-  let cache = byIdCaches.get(core);
-  if (!cache) {
-    cache = new Map();
-    byIdCaches.set(core, cache);
-  }
+  const cache = byIdCaches(core);
   const key = `${kind}:${id}`;
   const hit = cache.get(key);
   if (hit && Date.now() - hit.at < byIdCacheMs) return hit.doc as T;
@@ -138,7 +134,7 @@ async function cachedById<T>(core: Core, kind: 'courses' | 'lineItems', id: stri
   return doc;
 }
 function forgetCached(core: Core, kind: 'courses' | 'lineItems', id: string): void {
-  byIdCaches.get(core)?.delete(`${kind}:${id}`);
+  byIdCaches(core).delete(`${kind}:${id}`);
 }
 
 /**
@@ -202,29 +198,22 @@ async function insertResult(core: Core, resultId: string, update: { $set: Record
 }
 
 /** Per platform instance: the timestamp key it last wrote for each result (a hint, bounded). */
-const lastWrittenKeys = new WeakMap<Core, Map<string, string>>();
-function lastWritten(core: Core): Map<string, string> {
-  let known = lastWrittenKeys.get(core);
-  if (!known) {
-    known = new Map();
-    lastWrittenKeys.set(core, known);
-  }
-  return known;
-}
+const lastWritten = perCore(() => new Map<string, string>());
 function remember(known: Map<string, string>, resultId: string, key: string): void {
   if (known.size >= 100_000) known.clear();
   known.set(resultId, key);
 }
 
-const resultIndexes = new WeakMap<object, Promise<unknown>>();
+const resultIndex = perCore((): { made?: Promise<unknown> } => ({}));
 function ensureResultIndex(core: Core): Promise<unknown> {
-  let made = resultIndexes.get(core.models.results);
-  if (!made) {
-    made = core.models.results.collection.createIndex({ _id: 1, timestampKey: 1 }, { unique: true, name: 'result_cas' });
-    resultIndexes.set(core.models.results, made);
-    made.catch(() => resultIndexes.delete(core.models.results));
-  }
-  return made;
+  const slot = resultIndex(core);
+  slot.made ??= core.models.results.collection
+    .createIndex({ _id: 1, timestampKey: 1 }, { unique: true, name: 'result_cas' })
+    .catch((error: unknown) => {
+      slot.made = undefined;
+      throw error;
+    });
+  return slot.made;
 }
 
 /** Assignment and Grade Services 2.0: line items, scores and results, per context. */

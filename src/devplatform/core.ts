@@ -82,6 +82,22 @@ export interface CoreDeps {
   fetch?: typeof fetch;
 }
 
+/**
+ * State one platform instance keeps in memory besides its database (caches of what it reads per request),
+ * made on first use: several instances (tests, the bench's two tools) never share it.
+ */
+export function perCore<T>(make: () => T): (core: Core) => T {
+  const made = new WeakMap<Core, T>();
+  return (core) => {
+    let value = made.get(core);
+    if (value === undefined) {
+      value = make();
+      made.set(core, value);
+    }
+    return value;
+  };
+}
+
 export function createCore(deps: CoreDeps): Core {
   const log = deps.logger.child({ component: 'devplatform' });
   const models = createModels(deps.connection);

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import express, { Router, type Request } from 'express';
 import { decodeJwt, errors } from 'jose';
 import { z } from 'zod';
-import type { Core } from './core';
+import { perCore, type Core } from './core';
 import { errorFormat, handle, PlatformError, singleString } from './http';
 import { clientAssertionType, supportedScopes } from './lti';
 import { useOnce, type AccessTokenDoc } from './store';
@@ -132,20 +132,12 @@ export interface Access {
 }
 
 /**
- * Bearer token check for AGS and NRPS (RFC 6750): 401 when missing, unknown or expired; 403 when
- * the token lacks every scope that would allow the operation.
- */
-/**
  * Issued access tokens never change (they are only ever created, and swept after expiry), so one read per
  * token is enough: a tool sends thousands of scores under one token. Expiry is still checked on every use.
  */
-const knownTokens = new WeakMap<Core, Map<string, AccessTokenDoc>>();
+const knownTokens = perCore(() => new Map<string, AccessTokenDoc>());
 async function accessTokenOf(core: Core, id: string): Promise<AccessTokenDoc | null> {
-  let known = knownTokens.get(core);
-  if (!known) {
-    known = new Map();
-    knownTokens.set(core, known);
-  }
+  const known = knownTokens(core);
   const hit = known.get(id);
   if (hit) return hit;
   const token = await core.models.accessTokens.findById(id).lean<AccessTokenDoc>();
@@ -156,6 +148,10 @@ async function accessTokenOf(core: Core, id: string): Promise<AccessTokenDoc | n
   return token;
 }
 
+/**
+ * Bearer token check for AGS and NRPS (RFC 6750): 401 when missing, unknown or expired; 403 when
+ * the token lacks every scope that would allow the operation.
+ */
 export async function requireAccess(core: Core, shape: Shape, req: Request, anyOf: readonly string[]): Promise<Access> {
   const match = /^Bearer\s+(\S+)$/i.exec(req.get('Authorization') ?? '');
   const unauthorized = (message: string, error?: string): PlatformError =>

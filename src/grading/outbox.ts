@@ -256,23 +256,6 @@ export function createOutbox(connection: Connection) {
       return result.modifiedCount;
     },
 
-    /** Claims one due entry atomically; never one whose previous send may still be in flight. */
-    async claim(owner: string, now: Date, leaseMs: number, excludeIssuers: string[]): Promise<OutboxEntry | null> {
-      const doc = await model
-        .findOneAndUpdate(
-          {
-            status: 'pending',
-            nextAttemptAt: { $lte: now },
-            ...(excludeIssuers.length > 0 ? { issuer: { $nin: excludeIssuers } } : {}),
-            $or: [{ lease: null }, { lease: { $exists: false } }, { 'lease.until': { $lt: now } }],
-          },
-          { $set: { status: 'sending', lease: { owner, until: new Date(now.getTime() + leaseMs) }, updatedAt: now } },
-          { sort: { nextAttemptAt: 1 }, new: true },
-        )
-        .lean<OutboxDoc>();
-      return doc ? toEntry(doc) : null;
-    },
-
     /**
      * Claims up to `limit` due entries in two steps: read the ids of due entries, then one bulk write that takes
      * each of them only if it is still pending and free (per document atomic, so two workers never both win
@@ -330,7 +313,7 @@ export function createOutbox(connection: Connection) {
     },
 
     /**
-     * finish() for many sends in two bulk writes: the results whose version still matches, then (only if some
+     * Records many sends in two bulk writes: the results whose version still matches, then (only if some
      * did not match) the attempt alone for the entries this owner still leases, i.e. those a newer score replaced.
      */
     async finishMany(
@@ -374,41 +357,6 @@ export function createOutbox(connection: Connection) {
         })),
         { ordered: false },
       );
-    },
-
-    /**
-     * Finishes a claimed send. If a newer version arrived meanwhile, only the attempt is recorded and the
-     * entry stays pending for the newer score.
-     */
-    async finish(
-      entry: OutboxEntry,
-      owner: string,
-      result: { status: OutboxStatus; reason: string | undefined; nextAttemptAt: Date; attempt: AttemptRecord },
-      now: Date,
-    ): Promise<void> {
-      const push = { $push: { attempts: { $each: [result.attempt], $slice: -50 } }, $inc: { attemptCount: 1 } };
-      const updated = await model.updateOne(
-        { _id: new Types.ObjectId(entry.id), version: entry.version, 'lease.owner': owner },
-        {
-          $set: {
-            status: result.status,
-            nextAttemptAt: result.nextAttemptAt,
-            lease: null,
-            updatedAt: now,
-            ...(result.reason === undefined ? {} : { reason: result.reason }),
-            ...(result.status === 'sent' ? { sentAt: now } : {}),
-          },
-          // Mongoose drops undefined values: clear an old reason explicitly.
-          ...(result.reason === undefined ? { $unset: { reason: 1 } } : {}),
-          ...push,
-        },
-      );
-      if (updated.modifiedCount === 0) {
-        await model.updateOne(
-          { _id: new Types.ObjectId(entry.id), 'lease.owner': owner },
-          { $set: { lease: null, updatedAt: now }, ...push },
-        );
-      }
     },
 
     async list(filter: LedgerFilter): Promise<OutboxEntry[]> {

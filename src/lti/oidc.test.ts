@@ -38,7 +38,7 @@ function harness(options: { platforms?: Record<string, LoginPlatform>; refuseWit
       if (options.refuseWith) throw new LaunchRefusedError(options.refuseWith as 'NONCE_MISMATCH');
       return { clientId: 'client-1', kid: 'k' } as unknown as ValidatedLaunch;
     },
-    cookieSecret: 'test-cookie-secret',
+    ltiKey: 'test-lti-key-test-lti-key-test-lti-key',
     secureCookies: true,
     async onLaunch(_launch, _req, res) {
       launched.push(res.locals.cookielessLaunch === true);

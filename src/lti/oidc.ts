@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CookieOptions, NextFunction, Request, RequestHandler, Response } from 'express';
 import { loginParamsSchema } from './entry-params';
 import { LaunchRefusedError, type IdTokenValidator, type ValidatedLaunch } from './launch-validation';
@@ -28,8 +28,8 @@ export interface OidcDeps {
   platformsOf(issuer: string): Promise<LoginPlatform[]>;
   loginAttempts: LoginAttempts;
   validate: IdTokenValidator;
-  /** Signs the state cookie (derived from LTI_KEY). */
-  cookieSecret: string;
+  /** LTI_KEY: the state cookie's signing key is derived from it (as the launch tokens' key is). */
+  ltiKey: string;
   secureCookies: boolean;
   /** For a launch without the state cookie: the login's issuer when the POST names an origin. */
   issuerWithoutCookie?: (state: string, origin: string | undefined) => Promise<string | undefined>;
@@ -44,11 +44,11 @@ const stateCookieMaxAgeMs = 10 * 60_000;
 
 const stateCookieName = (state: string): string => `state${state}`;
 
-function sign(secret: string, value: string): string {
+function sign(secret: Buffer, value: string): string {
   return `${value}.${createHmac('sha256', secret).update(value).digest('base64url')}`;
 }
 
-function unsign(secret: string, signed: string | undefined): string | undefined {
+function unsign(secret: Buffer, signed: string | undefined): string | undefined {
   if (!signed) return undefined;
   const dot = signed.lastIndexOf('.');
   if (dot <= 0) return undefined;
@@ -80,6 +80,7 @@ function redirectUriOf(targetLinkUri: string): string {
 }
 
 export function createOidcHandlers(deps: OidcDeps): { login: RequestHandler; launch: RequestHandler } {
+  const cookieKey = Buffer.from(hkdfSync('sha256', deps.ltiKey, 'coachlti', 'oidc-state-cookie v1', 32));
   const cookieOptions = (): CookieOptions => ({
     httpOnly: true,
     path: '/',
@@ -131,7 +132,7 @@ export function createOidcHandlers(deps: OidcDeps): { login: RequestHandler; lau
         lti_deployment_id: params.lti_deployment_id,
       };
       for (const [name, value] of Object.entries(query)) if (value !== undefined) target.searchParams.set(name, value);
-      res.cookie(stateCookieName(state), sign(deps.cookieSecret, params.iss), { ...cookieOptions(), maxAge: stateCookieMaxAgeMs });
+      res.cookie(stateCookieName(state), sign(cookieKey, params.iss), { ...cookieOptions(), maxAge: stateCookieMaxAgeMs });
       res.redirect(target.toString());
     })().catch(next);
   };
@@ -146,7 +147,7 @@ export function createOidcHandlers(deps: OidcDeps): { login: RequestHandler; lau
     }
     const idToken = body.id_token;
     (async () => {
-      let issuer = state ? unsign(deps.cookieSecret, cookieValue(req.headers.cookie, stateCookieName(state))) : undefined;
+      let issuer = state ? unsign(cookieKey, cookieValue(req.headers.cookie, stateCookieName(state))) : undefined;
       let cookieless = false;
       if (!issuer && state && deps.issuerWithoutCookie) {
         issuer = await deps.issuerWithoutCookie(state, req.get('origin'));
